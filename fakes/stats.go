@@ -1,0 +1,88 @@
+// Package fakes holds what the fake upstream MCP servers share: the /stats
+// document they publish, so suites judge a gateway from upstream truth.
+//
+// The servers themselves live in fakes/counter and fakes/wedge.
+package fakes
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// How an upstream session ended, as the fake observed it.
+const (
+	EndDeleted = "deleted" // the client sent DELETE for the session
+	EndExpired = "expired" // the fake dropped it (restart, forced loss)
+	EndClosed  = "closed"  // the server side closed it for another reason
+)
+
+// Stats is the JSON document served at GET /stats.
+type Stats struct {
+	// Initializes counts initialize requests the fake answered.
+	Initializes int `json:"initializes"`
+	// Live lists the sessions that are open now, by upstream session id.
+	Live []SessionStats `json:"live"`
+	// Ended lists the sessions that have ended, with how they ended.
+	Ended []SessionStats `json:"ended"`
+	// Headers lists the request headers seen, one entry per HTTP request, in
+	// arrival order (bounded: the oldest are dropped past MaxHeaderRecords).
+	Headers []HeaderRecord `json:"headers"`
+}
+
+// SessionStats is one upstream session as the fake saw it.
+type SessionStats struct {
+	ID        string    `json:"id"`
+	Value     int       `json:"value"`
+	Calls     int       `json:"calls"` // tools/call requests served
+	Started   time.Time `json:"started"`
+	Ended     time.Time `json:"ended,omitzero"`
+	EndReason string    `json:"endReason,omitempty"`
+	// ProtocolVersion is the revision negotiated at initialize.
+	ProtocolVersion string `json:"protocolVersion,omitempty"`
+}
+
+// HeaderRecord is the headers of one HTTP request to the fake's /mcp.
+type HeaderRecord struct {
+	Method  string              `json:"method"`
+	Session string              `json:"session,omitempty"` // Mcp-Session-Id sent, if any
+	Headers map[string][]string `json:"headers"`
+}
+
+// MaxHeaderRecords bounds the header log so a long run cannot grow it forever.
+const MaxHeaderRecords = 4096
+
+// Session returns the session with the given id, live or ended.
+func (s *Stats) Session(id string) (SessionStats, bool) {
+	for _, list := range [][]SessionStats{s.Live, s.Ended} {
+		for _, ss := range list {
+			if ss.ID == id {
+				return ss, true
+			}
+		}
+	}
+	return SessionStats{}, false
+}
+
+// FetchStats reads GET {baseURL}/stats with the given context (give it a deadline).
+func FetchStats(ctx context.Context, baseURL string) (*Stats, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/stats", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch stats from %s: %w", baseURL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetch stats from %s: status %s", baseURL, resp.Status)
+	}
+	var st Stats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return nil, fmt.Errorf("decode stats from %s: %w", baseURL, err)
+	}
+	return &st, nil
+}

@@ -1,0 +1,119 @@
+// Package gateway is the reference MCP gateway: a downstream Streamable HTTP
+// front, a registry holding exactly one upstream session per (downstream
+// session, upstream), eviction, an admin API and bounded shutdown.
+//
+// It exists to pass the conformance suites in suites/ and, with
+// Config.Bug set, to reproduce the session bugs those suites must catch.
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is everything a gateway replica needs. Zero values get defaults in New.
+type Config struct {
+	// Upstreams is the initial upstream set; the admin API can change it.
+	Upstreams []Upstream
+	// ReplicaID names this replica in logs, metrics and /admin/sessions.
+	ReplicaID string
+	// ShutdownTimeout is the grace of each close phase; a whole shutdown
+	// takes at most twice this plus a small constant.
+	ShutdownTimeout time.Duration
+	// SessionTimeout expires idle downstream sessions (and their upstream sessions).
+	SessionTimeout time.Duration
+	// Tokens maps bearer token -> identity. Nil or empty turns auth off.
+	Tokens map[string]string
+	// AdminToken guards /admin/*. Empty turns the admin API off.
+	AdminToken string
+	// Bug reproduces one known gateway bug. BugNone in normal use.
+	Bug Bug
+	// Logger receives structured logs; nil means slog.Default().
+	Logger *slog.Logger
+
+	// MaxBodyBytes bounds a request body (413 past it). Default 4 MiB.
+	MaxBodyBytes int64
+	// ConnectTimeout bounds opening one upstream session. Default 10 s.
+	ConnectTimeout time.Duration
+	// ProbeAfterIdle: an upstream session unused this long is pinged before
+	// reuse and rebuilt if the ping fails. Default 30 s.
+	ProbeAfterIdle time.Duration
+}
+
+const (
+	defaultShutdownTimeout = 5 * time.Second
+	defaultSessionTimeout  = 30 * time.Minute
+	defaultMaxBodyBytes    = 4 << 20
+	defaultConnectTimeout  = 10 * time.Second
+	defaultProbeAfterIdle  = 30 * time.Second
+)
+
+func (c *Config) applyDefaults() error {
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = defaultShutdownTimeout
+	}
+	if c.SessionTimeout <= 0 {
+		c.SessionTimeout = defaultSessionTimeout
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = defaultConnectTimeout
+	}
+	if c.ProbeAfterIdle <= 0 {
+		c.ProbeAfterIdle = defaultProbeAfterIdle
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.ReplicaID == "" {
+		host, _ := os.Hostname()
+		c.ReplicaID = host + "-" + randomID()[:8]
+	}
+	seen := map[string]bool{}
+	for i := range c.Upstreams {
+		if err := c.Upstreams[i].Validate(); err != nil {
+			return err
+		}
+		if seen[c.Upstreams[i].ID] {
+			return fmt.Errorf("duplicate upstream id %q", c.Upstreams[i].ID)
+		}
+		seen[c.Upstreams[i].ID] = true
+	}
+	return nil
+}
+
+// LoadTokens reads an auth tokens file: one "TOKEN IDENTITY" pair per line,
+// blank lines and lines starting with # ignored.
+func LoadTokens(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read auth tokens: %w", err)
+	}
+	tokens := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Fields(line)
+		if len(fields) != 2 {
+			return nil, fmt.Errorf("auth tokens %s:%d: want \"TOKEN IDENTITY\", got %d fields", path, n, len(fields))
+		}
+		tokens[fields[0]] = fields[1]
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read auth tokens: %w", err)
+	}
+	if len(tokens) == 0 {
+		return nil, fmt.Errorf("auth tokens %s: no tokens (leave --auth-tokens empty to turn auth off)", path)
+	}
+	return tokens, nil
+}

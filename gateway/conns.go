@@ -1,0 +1,107 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// connTracker remembers every TCP connection one upstream session opened, so
+// that the force phase of a close can cut them: that unblocks any SDK call
+// still waiting on a wedged upstream, and its goroutine ends instead of leaking.
+type connTracker struct {
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+var errTrackerClosed = errors.New("upstream session is closing")
+
+func newConnTracker() *connTracker {
+	return &connTracker{conns: map[net.Conn]struct{}{}}
+}
+
+func (t *connTracker) dialContext(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.closed {
+			c.Close()
+			return nil, errTrackerClosed
+		}
+		t.conns[c] = struct{}{}
+		return &trackedConn{Conn: c, tracker: t}, nil
+	}
+}
+
+// closeAll cuts every connection and refuses new ones.
+func (t *connTracker) closeAll() {
+	t.mu.Lock()
+	t.closed = true
+	conns := t.conns
+	t.conns = map[net.Conn]struct{}{}
+	t.mu.Unlock()
+	for c := range conns {
+		c.Close()
+	}
+}
+
+type trackedConn struct {
+	net.Conn
+	tracker *connTracker
+	once    sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.tracker.mu.Lock()
+		delete(c.tracker.conns, c.Conn)
+		c.tracker.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// headerRoundTripper adds the operator's configured headers (e.g. upstream
+// credentials) to every upstream request. Nothing from the downstream request
+// is copied: the downstream Mcp-Session-Id never leaves the gateway.
+type headerRoundTripper struct {
+	base    http.RoundTripper
+	headers map[string]string
+}
+
+func (h headerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	if len(h.headers) > 0 {
+		req = req.Clone(req.Context())
+		for k, v := range h.headers {
+			req.Header.Set(k, v)
+		}
+	}
+	return h.base.RoundTrip(req)
+}
+
+// newUpstreamHTTPClient builds the HTTP client of one upstream session. Every
+// phase that can wait has a bound; the body of a tool call's response has
+// none, because tool calls may legitimately run long (the request context
+// bounds them instead).
+func newUpstreamHTTPClient(def Upstream, tracker *connTracker) (*http.Client, error) {
+	tlsCfg, err := def.tlsClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	tr := &http.Transport{
+		DialContext:           tracker.dialContext(&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}),
+		TLSClientConfig:       tlsCfg,
+		TLSHandshakeTimeout:   5 * time.Second,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &http.Client{Transport: headerRoundTripper{base: tr, headers: def.Headers}}, nil
+}

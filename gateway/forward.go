@@ -1,0 +1,191 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Version is the reference gateway's version, shown in serverInfo.
+const Version = "0.1.0"
+
+// newMCPServer builds the downstream MCP server of one route ("" = /mcp).
+// It registers no tools: a receiving middleware answers tools/list and
+// tools/call from the caller's own upstream sessions, so every downstream
+// session sees exactly what its upstream sessions offer.
+func (g *Gateway) newMCPServer(route string) *mcp.Server {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "mcpgw-reference", Version: Version}, &mcp.ServerOptions{
+		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
+		GetSessionID: randomID,
+	})
+	srv.AddReceivingMiddleware(g.forwarding(route))
+	return srv
+}
+
+func (g *Gateway) forwarding(route string) mcp.Middleware {
+	return func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			switch method {
+			case "initialize":
+				res, err := next(ctx, method, req)
+				if err == nil {
+					g.sessionStarted(route, req)
+				}
+				return res, err
+			case "tools/list":
+				d, err := g.callerSession(req)
+				if err != nil {
+					return nil, err
+				}
+				return g.listTools(ctx, d)
+			case "tools/call":
+				d, err := g.callerSession(req)
+				if err != nil {
+					return nil, err
+				}
+				return g.callTool(ctx, d, req.GetParams().(*mcp.CallToolParamsRaw))
+			}
+			return next(ctx, method, req)
+		}
+	}
+}
+
+// sessionStarted records a downstream session once the SDK has answered its
+// initialize, with the identity that created it.
+func (g *Gateway) sessionStarted(route string, req mcp.Request) {
+	ss, ok := req.GetSession().(*mcp.ServerSession)
+	if !ok || ss.ID() == "" {
+		return
+	}
+	d := &downstream{id: ss.ID(), identity: identityOf(req.GetExtra()), route: route, created: g.now(), server: ss}
+	g.sessions.add(d)
+	g.metrics.downstreamSessions.Inc()
+	g.log.Info("downstream session started", "session", d.id, "identity", d.identity, "route", d.routePath())
+	if g.cfg.Bug == BugNoEvictOnDelete {
+		g.adoptParked(d)
+	}
+}
+
+func (g *Gateway) callerSession(req mcp.Request) (*downstream, error) {
+	id := ""
+	if s := req.GetSession(); s != nil {
+		id = s.ID()
+	}
+	d := g.sessions.get(id)
+	if d == nil {
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: fmt.Sprintf("session %q has ended; initialize a new one", id)}
+	}
+	return d, nil
+}
+
+// ownerKey decides whose upstream session a call uses: the downstream
+// session's own, always, except under the emulated shared-upstream bug.
+func (g *Gateway) ownerKey(d *downstream, upstream string) regKey {
+	if g.cfg.Bug == BugSharedUpstream {
+		// emulated bug (shared-upstream): pool upstream sessions by identity.
+		return regKey{owner: "identity:" + d.identity, upstream: upstream}
+	}
+	return regKey{owner: d.id, upstream: upstream}
+}
+
+// upstreamsFor lists the upstreams a session's route reaches, by id.
+func (g *Gateway) upstreamsFor(d *downstream) []Upstream {
+	if d.route != "" {
+		if u, ok := g.upstreams.get(d.route); ok {
+			return []Upstream{u}
+		}
+		return nil
+	}
+	return g.upstreams.list()
+}
+
+func (g *Gateway) listTools(ctx context.Context, d *downstream) (*mcp.ListToolsResult, error) {
+	ups := g.upstreamsFor(d)
+	if d.route != "" && len(ups) == 0 {
+		return nil, errUpstreamGone(d.route)
+	}
+	res := &mcp.ListToolsResult{Tools: []*mcp.Tool{}}
+	for _, u := range ups {
+		var tools []*mcp.Tool
+		err := g.registry.call(ctx, g.ownerKey(d, u.ID), d.id, u, func(ctx context.Context, cs *mcp.ClientSession) error {
+			tools = tools[:0]
+			for t, err := range cs.Tools(ctx, nil) {
+				if err != nil {
+					return err
+				}
+				tools = append(tools, t)
+			}
+			return nil
+		})
+		if err != nil {
+			if d.route != "" {
+				return nil, upstreamError(u.ID, err)
+			}
+			// One broken upstream must not hide the others' tools.
+			g.log.Warn("listing tools of upstream failed; leaving its tools out", "session", d.id, "upstream", u.ID, "err", err)
+			continue
+		}
+		for _, t := range tools {
+			if d.route == "" {
+				t.Name = u.ID + "." + t.Name
+			}
+			res.Tools = append(res.Tools, t)
+		}
+	}
+	slices.SortStableFunc(res.Tools, func(a, b *mcp.Tool) int { return strings.Compare(a.Name, b.Name) })
+	return res, nil
+}
+
+func (g *Gateway) callTool(ctx context.Context, d *downstream, params *mcp.CallToolParamsRaw) (*mcp.CallToolResult, error) {
+	upstreamID, tool := d.route, params.Name
+	if d.route == "" {
+		var ok bool
+		upstreamID, tool, ok = strings.Cut(params.Name, ".")
+		if !ok || upstreamID == "" || tool == "" {
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q: tools on /mcp are named <upstream-id>.<tool>", params.Name)}
+		}
+	}
+	u, ok := g.upstreams.get(upstreamID)
+	if !ok {
+		return nil, errUpstreamGone(upstreamID)
+	}
+	var res *mcp.CallToolResult
+	err := g.registry.call(ctx, g.ownerKey(d, u.ID), d.id, u, func(ctx context.Context, cs *mcp.ClientSession) error {
+		// Arguments are forwarded as received, never re-encoded. Absent ones
+		// go as {} (the same thing to MCP): go-sdk v1.8.0 servers panic
+		// applying schema defaults to absent arguments.
+		call := &mcp.CallToolParams{Meta: params.Meta, Name: tool, Arguments: emptyArguments}
+		if len(params.Arguments) > 0 && string(params.Arguments) != "null" {
+			call.Arguments = params.Arguments
+		}
+		var err error
+		res, err = cs.CallTool(ctx, call)
+		return err
+	})
+	if err != nil {
+		return nil, upstreamError(u.ID, err)
+	}
+	return res, nil
+}
+
+var emptyArguments = json.RawMessage("{}")
+
+func errUpstreamGone(id string) error {
+	return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("upstream %q is not configured on this gateway (removed?)", id)}
+}
+
+// upstreamError passes an upstream's own JSON-RPC error through untouched and
+// wraps anything else in a message that names the upstream.
+func upstreamError(id string, err error) error {
+	var rpcErr *jsonrpc.Error
+	if errors.As(err, &rpcErr) {
+		return rpcErr
+	}
+	return &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("upstream %q: %v", id, err)}
+}

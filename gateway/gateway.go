@@ -1,0 +1,255 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Gateway is one replica of the reference gateway.
+type Gateway struct {
+	cfg       Config
+	log       *slog.Logger
+	metrics   *metrics
+	upstreams *upstreamSet
+	sessions  *sessionTable
+	registry  *registry
+	now       func() time.Time
+
+	handlersMu sync.Mutex
+	handlers   map[string]*mcp.StreamableHTTPHandler // by route
+
+	parkedMu sync.Mutex
+	parked   map[string][]*upstreamSession // emulated bug (no-evict-on-delete): by identity
+
+	draining     atomic.Bool
+	stopping     chan struct{} // closed when shutdown begins
+	janitorDone  chan struct{}
+	shutdownOnce sync.Once
+	server       *http.Server
+}
+
+// New builds a replica from cfg. Call Shutdown to release it.
+func New(cfg Config) (*Gateway, error) {
+	if err := cfg.applyDefaults(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger.With("replica", cfg.ReplicaID)
+	g := &Gateway{
+		cfg:         cfg,
+		log:         log,
+		metrics:     newMetrics(cfg.ReplicaID),
+		upstreams:   newUpstreamSet(cfg.Upstreams),
+		sessions:    newSessionTable(),
+		now:         time.Now,
+		handlers:    map[string]*mcp.StreamableHTTPHandler{},
+		parked:      map[string][]*upstreamSession{},
+		stopping:    make(chan struct{}),
+		janitorDone: make(chan struct{}),
+	}
+	g.registry = newRegistry(log, g.metrics, cfg.ConnectTimeout, cfg.ProbeAfterIdle, cfg.ShutdownTimeout, g.alive)
+	go g.expireIdleSessions()
+	if cfg.Bug != BugNone {
+		log.Warn("EMULATING A KNOWN GATEWAY BUG: do not use this replica for real traffic", "bug", string(cfg.Bug))
+	}
+	return g, nil
+}
+
+// alive tells the registry whether a downstream session still exists.
+func (g *Gateway) alive(downstream string) bool { return g.sessions.has(downstream) }
+
+// Handler serves every endpoint of the replica.
+func (g *Gateway) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", g.serveReady)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.registry, promhttp.HandlerOpts{}))
+	mcpRoutes := http.NewServeMux()
+	mcpRoutes.HandleFunc("/mcp", func(w http.ResponseWriter, r *http.Request) { g.serveMCP(w, r, "") })
+	mcpRoutes.HandleFunc("/servers/{id}/mcp", func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if _, ok := g.upstreams.get(id); !ok {
+			// 404 wins over 405: no Allow header for a server that does not exist (TRN-5).
+			httpError(w, http.StatusNotFound, "no upstream server "+strconv.Quote(id)+" on this gateway")
+			return
+		}
+		g.serveMCP(w, r, id)
+	})
+	mcpHandler := g.authMiddleware(mcpRoutes)
+	mux.Handle("/mcp", mcpHandler)
+	mux.Handle("/servers/", mcpHandler)
+	mux.Handle("/admin/", g.adminHandler())
+	return g.refuseWhileDraining(mux)
+}
+
+func (g *Gateway) serveReady(w http.ResponseWriter, r *http.Request) {
+	if g.draining.Load() {
+		httpError(w, http.StatusServiceUnavailable, "draining")
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
+
+// refuseWhileDraining answers 503 to new requests once shutdown began, so a
+// client retries elsewhere instead of having its request accepted and dropped.
+func (g *Gateway) refuseWhileDraining(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.draining.Load() && r.URL.Path != "/healthz" && r.URL.Path != "/metrics" {
+			w.Header().Set("Connection", "close")
+			httpError(w, http.StatusServiceUnavailable, "replica "+g.cfg.ReplicaID+" is shutting down; retry on another replica")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// sdkHandler returns the SDK handler of a route, made on first use.
+func (g *Gateway) sdkHandler(route string) *mcp.StreamableHTTPHandler {
+	g.handlersMu.Lock()
+	defer g.handlersMu.Unlock()
+	h := g.handlers[route]
+	if h == nil {
+		server := g.newMCPServer(route)
+		h = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, &mcp.StreamableHTTPOptions{
+			MaxRequestBodyBytes: g.cfg.MaxBodyBytes,
+		})
+		g.handlers[route] = h
+	}
+	return h
+}
+
+// endSession ends a downstream session for cause and evicts its upstream
+// sessions. Exactly one caller wins; the others return at once.
+func (g *Gateway) endSession(d *downstream, cause string) {
+	if g.sessions.remove(d.id) == nil {
+		return
+	}
+	g.metrics.downstreamSessions.Dec()
+	d.server.Close() // the SDK forgets it: no stream or call of it outlives this
+	if cause == causeDelete && g.cfg.Bug == BugNoEvictOnDelete {
+		g.parkUpstreamSessions(d)
+		return
+	}
+	match := func(s *upstreamSession) bool { return s.key.owner == d.id }
+	if g.cfg.Bug == BugSharedUpstream {
+		// emulated bug (shared-upstream): the identity's pooled sessions live
+		// as long as any session of that identity does.
+		match = func(s *upstreamSession) bool {
+			return s.key.owner == "identity:"+d.identity && !g.identityHasSessions(d.identity)
+		}
+	}
+	n := g.registry.evict(cause, match)
+	g.log.Info("downstream session ended", "session", d.id, "cause", cause, "upstream_sessions_evicted", n)
+}
+
+func (g *Gateway) identityHasSessions(identity string) bool {
+	for _, d := range g.sessions.all() {
+		if d.identity == identity {
+			return true
+		}
+	}
+	return false
+}
+
+// expireIdleSessions ends downstream sessions idle past SessionTimeout.
+func (g *Gateway) expireIdleSessions() {
+	defer close(g.janitorDone)
+	tick := min(max(g.cfg.SessionTimeout/4, 100*time.Millisecond), 5*time.Second)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.stopping:
+			return
+		case now := <-t.C:
+			for _, d := range g.sessions.idle(now, g.cfg.SessionTimeout) {
+				g.log.Info("downstream session idle past the session timeout", "session", d.id, "timeout", g.cfg.SessionTimeout)
+				g.endSession(d, causeExpired)
+			}
+		}
+	}
+}
+
+// Serve serves the replica on ln until Shutdown.
+func (g *Gateway) Serve(ln net.Listener) error {
+	g.server = &http.Server{
+		Handler:           g.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+	}
+	g.log.Info("serving", "addr", ln.Addr().String(), "upstreams", len(g.upstreams.list()), "shutdown_timeout", g.cfg.ShutdownTimeout)
+	if err := g.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops the replica within 2 x ShutdownTimeout plus a small
+// constant, whatever upstreams do: new requests are refused, then in one
+// grace phase the HTTP server drains while every session closes in
+// parallel; then in-flight requests are cut and stuck upstream closes are
+// forced, and what still hangs is orphaned with a warning.
+func (g *Gateway) Shutdown() {
+	g.shutdownOnce.Do(g.shutdown)
+}
+
+func (g *Gateway) shutdown() {
+	start := g.now()
+	grace := g.cfg.ShutdownTimeout
+	graceEnd, hardEnd := start.Add(grace), start.Add(2*grace)
+	g.draining.Store(true)
+	close(g.stopping)
+	<-g.janitorDone
+	g.log.Info("shutting down", "sessions", g.sessions.len(), "grace", grace)
+
+	httpDone := make(chan struct{})
+	go func() {
+		defer close(httpDone)
+		if g.server == nil {
+			return
+		}
+		ctx, cancel := context.WithDeadline(context.Background(), graceEnd)
+		defer cancel()
+		if err := g.server.Shutdown(ctx); err != nil {
+			g.log.Warn("requests still in flight after the grace; cutting them", "err", err)
+			g.server.Close()
+		}
+	}()
+
+	// Downstream sessions end first so their streams and calls return.
+	for _, d := range g.sessions.all() {
+		if g.sessions.remove(d.id) != nil {
+			g.metrics.downstreamSessions.Dec()
+			d.server.Close()
+		}
+	}
+	g.closeParked()
+	if g.cfg.Bug == BugUnboundedShutdown {
+		// emulated bug (unbounded-shutdown): await every close, one by one.
+		g.registry.shutdown(time.Time{}, true)
+		<-httpDone
+	} else {
+		g.registry.shutdown(hardEnd, false)
+		t := time.NewTimer(time.Until(hardEnd))
+		select {
+		case <-httpDone:
+		case <-t.C:
+			g.log.Warn("HTTP server did not stop by the hard deadline")
+		}
+		t.Stop()
+	}
+	took := g.now().Sub(start)
+	g.metrics.shutdownSeconds.Set(took.Seconds())
+	g.log.Info("shutdown complete", "took", took)
+}
+

@@ -1,0 +1,154 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcpgw/conformance/fakes"
+	"github.com/mcpgw/conformance/fakes/counter"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// testLogger keeps test output quiet unless a test fails.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+
+// fakeUpstream runs a counter fake on loopback for the test's lifetime.
+func fakeUpstream(t *testing.T) (*counter.Server, string) {
+	t.Helper()
+	c := counter.New(counter.Options{})
+	ts := httptest.NewServer(c.Handler())
+	t.Cleanup(func() { ts.Close(); c.Close() })
+	return c, ts.URL
+}
+
+type testGateway struct {
+	*Gateway
+	URL string
+	ts  *httptest.Server
+}
+
+// startGateway runs a gateway on an httptest server; cleanup shuts it down.
+func startGateway(t *testing.T, cfg Config) *testGateway {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = time.Second
+	}
+	g, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ts := httptest.NewServer(g.Handler())
+	t.Cleanup(func() {
+		g.Shutdown()
+		ts.CloseClientConnections()
+		ts.Close()
+	})
+	return &testGateway{Gateway: g, URL: ts.URL, ts: ts}
+}
+
+func ctxT(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// connect opens a go-sdk client session to endpoint with an optional token.
+func connect(t *testing.T, endpoint, token string) *mcp.ClientSession {
+	t.Helper()
+	hc := &http.Client{Timeout: 10 * time.Second}
+	if token != "" {
+		hc.Transport = bearer{token: token, base: http.DefaultTransport}
+	}
+	c := mcp.NewClient(&mcp.Implementation{Name: "gateway-test", Version: "0"}, nil)
+	cs, err := c.Connect(ctxT(t, 10*time.Second), &mcp.StreamableClientTransport{Endpoint: endpoint, HTTPClient: hc, DisableStandaloneSSE: true}, nil)
+	if err != nil {
+		t.Fatalf("connect %s: %v", endpoint, err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+type bearer struct {
+	token string
+	base  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.base.RoundTrip(r)
+}
+
+// callValue calls tool and returns the counter value from its structured content.
+func callValue(t *testing.T, cs *mcp.ClientSession, tool string, args map[string]any) int {
+	t.Helper()
+	res, err := cs.CallTool(ctxT(t, 10*time.Second), &mcp.CallToolParams{Name: tool, Arguments: args})
+	if err != nil {
+		t.Fatalf("call %s: %v", tool, err)
+	}
+	if res.IsError {
+		t.Fatalf("call %s: tool error: %+v", tool, res.Content)
+	}
+	raw, _ := json.Marshal(res.StructuredContent)
+	var v struct{ Value int }
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("call %s: structured content %s: %v", tool, raw, err)
+	}
+	return v.Value
+}
+
+func increment(t *testing.T, cs *mcp.ClientSession, tool string, n int) {
+	t.Helper()
+	for range n {
+		callValue(t, cs, tool, map[string]any{"by": 1})
+	}
+}
+
+// rawRequest sends one HTTP request with a deadline and returns status, headers and body.
+func rawRequest(t *testing.T, method, url string, headers map[string]string, body string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctxT(t, 5*time.Second), method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", within, what)
+		}
+		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
+	}
+}
+
+func stats(t *testing.T, c interface{ Stats() fakes.Stats }) fakes.Stats { return c.Stats() }

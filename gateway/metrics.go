@@ -1,0 +1,54 @@
+package gateway
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Eviction causes, used as the metric label and in logs.
+const (
+	causeDelete   = "delete"
+	causeExpired  = "expired"
+	causeUpdate   = "upstream-update"
+	causeRemove   = "upstream-remove"
+	causeShutdown = "shutdown"
+	causeBroken   = "broken"
+)
+
+// metrics is one replica's Prometheus registry. Each Gateway has its own, so
+// tests can run many gateways in one process.
+type metrics struct {
+	registry           *prometheus.Registry
+	downstreamSessions prometheus.Gauge
+	upstreamSessions   prometheus.Gauge
+	upstreamCreations  *prometheus.CounterVec
+	upstreamEvictions  *prometheus.CounterVec
+	upstreamRebuilds   *prometheus.CounterVec
+	closeOrphans       prometheus.Counter
+	shutdownSeconds    prometheus.Gauge
+}
+
+func newMetrics(replica string) *metrics {
+	labels := prometheus.Labels{"replica": replica}
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		downstreamSessions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mcpgw_downstream_sessions", Help: "Downstream MCP sessions held by this replica.", ConstLabels: labels}),
+		upstreamSessions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mcpgw_upstream_sessions", Help: "Upstream MCP sessions held by this replica.", ConstLabels: labels}),
+		upstreamCreations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mcpgw_upstream_session_creations_total", Help: "Upstream sessions opened, by upstream.", ConstLabels: labels}, []string{"upstream"}),
+		upstreamEvictions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mcpgw_upstream_session_evictions_total", Help: "Upstream sessions closed by the gateway, by cause.", ConstLabels: labels}, []string{"cause"}),
+		upstreamRebuilds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mcpgw_upstream_session_rebuilds_total", Help: "Upstream sessions rebuilt after a failed probe or a lost session, by upstream.", ConstLabels: labels}, []string{"upstream"}),
+		closeOrphans: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mcpgw_upstream_close_orphans_total", Help: "Upstream session closes abandoned after the grace and force phases.", ConstLabels: labels}),
+		shutdownSeconds: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mcpgw_shutdown_duration_seconds", Help: "How long the last shutdown took.", ConstLabels: labels}),
+	}
+	m.registry.MustRegister(m.downstreamSessions, m.upstreamSessions, m.upstreamCreations,
+		m.upstreamEvictions, m.upstreamRebuilds, m.closeOrphans, m.shutdownSeconds,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

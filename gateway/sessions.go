@@ -1,0 +1,111 @@
+package gateway
+
+import (
+	"crypto/rand"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// randomID returns 130 bits of randomness in base32: visible ASCII only, as
+// session ids must be (SEC-2).
+func randomID() string { return rand.Text() }
+
+// downstream is one MCP session between a client and this gateway.
+type downstream struct {
+	id       string
+	identity string
+	route    string // "" for /mcp, else the upstream id of /servers/{id}/mcp
+	created  time.Time
+	server   *mcp.ServerSession
+
+	lastSeen atomic.Int64 // unix nanos of the last request's end
+	active   atomic.Int32 // requests in flight: a session is never idle while serving
+}
+
+func (d *downstream) routePath() string {
+	if d.route == "" {
+		return "/mcp"
+	}
+	return "/servers/" + d.route + "/mcp"
+}
+
+// begin marks a request start; the returned func marks its end.
+func (d *downstream) begin() func() {
+	d.active.Add(1)
+	return func() {
+		d.lastSeen.Store(time.Now().UnixNano())
+		d.active.Add(-1)
+	}
+}
+
+func (d *downstream) idleSince(now time.Time) time.Duration {
+	if d.active.Load() > 0 {
+		return 0
+	}
+	return now.Sub(time.Unix(0, d.lastSeen.Load()))
+}
+
+// sessionTable is the replica's set of live downstream sessions. It never
+// calls out while holding its lock (the registry asks it under its own).
+type sessionTable struct {
+	mu sync.Mutex
+	m  map[string]*downstream
+}
+
+func newSessionTable() *sessionTable { return &sessionTable{m: map[string]*downstream{}} }
+
+func (t *sessionTable) add(d *downstream) {
+	d.lastSeen.Store(time.Now().UnixNano())
+	t.mu.Lock()
+	t.m[d.id] = d
+	t.mu.Unlock()
+}
+
+func (t *sessionTable) get(id string) *downstream {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.m[id]
+}
+
+func (t *sessionTable) has(id string) bool { return t.get(id) != nil }
+
+// remove deletes and returns the session, or nil if it was already gone, so
+// exactly one caller gets to end it.
+func (t *sessionTable) remove(id string) *downstream {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	d := t.m[id]
+	delete(t.m, id)
+	return d
+}
+
+func (t *sessionTable) all() []*downstream {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]*downstream, 0, len(t.m))
+	for _, d := range t.m {
+		out = append(out, d)
+	}
+	return out
+}
+
+func (t *sessionTable) idle(now time.Time, limit time.Duration) []*downstream {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []*downstream
+	for _, d := range t.m {
+		if d.idleSince(now) > limit {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func (t *sessionTable) len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.m)
+}

@@ -1,0 +1,133 @@
+// Command gateway runs one replica of the reference MCP gateway.
+//
+// Every flag has an environment twin: --shutdown-timeout is
+// MCPGW_SHUTDOWN_TIMEOUT, and so on. A flag given on the command line wins.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mcpgw/conformance/gateway"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		os.Exit(2)
+	}
+}
+
+type options struct {
+	listen, upstreams, redis, replicaID, advertiseURL string
+	authTokens, adminToken, clusterSecret, emulateBug string
+	shutdownTimeout, sessionTimeout                   time.Duration
+}
+
+func parseFlags(args []string) (*options, error) {
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	o := &options{}
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to serve on")
+	fs.StringVar(&o.upstreams, "upstreams", "", "YAML or JSON file listing upstreams {id, url, transport, headers, name, description}")
+	fs.StringVar(&o.redis, "redis", "", "Redis URL shared by replicas; empty = single replica, in-memory ownership")
+	fs.StringVar(&o.replicaID, "replica-id", "", "this replica's id (default host + random)")
+	fs.StringVar(&o.advertiseURL, "advertise-url", "", "base URL other replicas use to reach this one (default http://<listen>)")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 5*time.Second, "grace per close phase; a whole shutdown takes at most twice this")
+	fs.DurationVar(&o.sessionTimeout, "session-timeout", 30*time.Minute, "idle downstream session expiry")
+	fs.StringVar(&o.authTokens, "auth-tokens", "", "file of 'TOKEN IDENTITY' lines; empty = no auth")
+	fs.StringVar(&o.adminToken, "admin-token", "", "bearer token for /admin/*; empty = admin API off")
+	fs.StringVar(&o.clusterSecret, "cluster-secret", "", "shared secret for replica-to-replica calls")
+	fs.StringVar(&o.emulateBug, "emulate-bug", "", "reproduce one known gateway bug: "+bugNames())
+	// Environment twins first, so that the command line overrides them.
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "MCPGW_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok {
+			if err := f.Value.Set(v); err != nil && envErr == nil {
+				envErr = fmt.Errorf("%s=%q: %w", name, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	return o, nil
+}
+
+func bugNames() string {
+	names := make([]string, len(gateway.Bugs))
+	for i, b := range gateway.Bugs {
+		names[i] = string(b)
+	}
+	return strings.Join(names, ", ")
+}
+
+func run(args []string) error {
+	o, err := parseFlags(args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	cfg := gateway.Config{
+		ReplicaID:       o.replicaID,
+		ShutdownTimeout: o.shutdownTimeout,
+		SessionTimeout:  o.sessionTimeout,
+		AdminToken:      o.adminToken,
+		Logger:          slog.New(slog.NewJSONHandler(os.Stderr, nil)),
+	}
+	if cfg.Bug, err = gateway.ParseBug(o.emulateBug); err != nil {
+		return err
+	}
+	if o.redis != "" {
+		return errors.New("--redis: cross-replica ownership is not in this build yet; run a single replica without --redis")
+	}
+	if o.upstreams != "" {
+		if cfg.Upstreams, err = gateway.LoadUpstreams(o.upstreams); err != nil {
+			return err
+		}
+	}
+	if o.authTokens != "" {
+		if cfg.Tokens, err = gateway.LoadTokens(o.authTokens); err != nil {
+			return err
+		}
+	}
+	g, err := gateway.New(cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		g.Shutdown()
+		return fmt.Errorf("listen on %s: %w", o.listen, err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- g.Serve(ln) }()
+
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case sig := <-signals:
+		cfg.Logger.Info("signal received; shutting down", "signal", sig.String())
+		g.Shutdown()
+		return nil
+	case err := <-served:
+		g.Shutdown()
+		return err
+	}
+}

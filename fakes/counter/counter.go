@@ -1,0 +1,87 @@
+// Package counter is a stateful fake upstream MCP server: every upstream
+// session holds its own counter, and GET /stats tells the suites exactly which
+// sessions exist, how they ended and what headers arrived.
+//
+// The wedge fake reuses it through Hooks, so both share one implementation.
+package counter
+
+import (
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Options configures a counter fake.
+type Options struct {
+	// Logger receives the fake's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Hooks are the points where a fake built on the counter (the wedge) changes
+// its behaviour. The counter itself sets none.
+type Hooks struct {
+	// Tools registers extra tools on the MCP server.
+	Tools func(c *Server, srv *mcp.Server)
+	// Intercept sees each /mcp request after it has been recorded and checked
+	// against ended sessions, before the SDK handles it. It returns true when
+	// it has taken the request over.
+	Intercept func(c *Server, w http.ResponseWriter, r *http.Request) bool
+}
+
+// Server is a running counter fake. Serve it with Handler; stop it with Close.
+type Server struct {
+	log     *slog.Logger
+	hooks   Hooks
+	mcp     *mcp.Server
+	sdk     http.Handler
+	handler http.Handler
+	st      state
+
+	done      chan struct{} // closed when Close starts: releases every wedge
+	closeOnce sync.Once
+	inflight  sync.WaitGroup // /mcp requests being served
+	closers   sync.WaitGroup // session closes started by DropSessions
+}
+
+// New returns a counter fake.
+func New(opts Options) *Server {
+	return NewWithHooks(opts, Hooks{})
+}
+
+// NewWithHooks returns a counter fake whose behaviour the hooks adjust.
+func NewWithHooks(opts Options, hooks Hooks) *Server {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		log:   log,
+		hooks: hooks,
+		done:  make(chan struct{}),
+		st:    newState(),
+	}
+	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "counter", Version: "v1"}, &mcp.ServerOptions{Logger: log})
+	s.mcp.AddReceivingMiddleware(s.observe)
+	s.addTools()
+	if hooks.Tools != nil {
+		hooks.Tools(s, s.mcp)
+	}
+	s.sdk = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp }, &mcp.StreamableHTTPOptions{
+		Logger: log,
+		// Containers reach the fake by alias hostnames, not localhost.
+		DisableLocalhostProtection: true,
+	})
+	s.handler = s.routes()
+	return s
+}
+
+// Handler serves /mcp, GET /stats and POST /control/drop-sessions.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Done is closed when Close starts; anything a hook blocks must end on it.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Logger is the fake's logger, for hooks.
+func (s *Server) Logger() *slog.Logger { return s.log }

@@ -1,0 +1,65 @@
+package counter
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Result is the structured content of every counter tool result.
+type Result struct {
+	Value int `json:"value" jsonschema:"the session's counter after the call"`
+}
+
+type incrementArgs struct {
+	By *int `json:"by,omitempty"`
+}
+
+type noArgs struct{}
+
+// incrementSchema is written by hand so listings show the default of 1.
+var incrementSchema = map[string]any{
+	"type": "object",
+	"properties": map[string]any{
+		"by": map[string]any{"type": "integer", "default": 1, "description": "amount to add"},
+	},
+}
+
+func (s *Server) addTools() {
+	mcp.AddTool(s.mcp, &mcp.Tool{Name: "increment", Description: "Add to this session's counter; returns the new value.", InputSchema: incrementSchema},
+		func(_ context.Context, req *mcp.CallToolRequest, in incrementArgs) (*mcp.CallToolResult, Result, error) {
+			by := 1
+			if in.By != nil {
+				by = *in.By
+			}
+			return s.apply(req, func(v int) int { return v + by })
+		})
+	mcp.AddTool(s.mcp, &mcp.Tool{Name: "get", Description: "Read this session's counter."},
+		func(_ context.Context, req *mcp.CallToolRequest, _ noArgs) (*mcp.CallToolResult, Result, error) {
+			return s.apply(req, func(v int) int { return v })
+		})
+	mcp.AddTool(s.mcp, &mcp.Tool{Name: "reset", Description: "Set this session's counter to 0."},
+		func(_ context.Context, req *mcp.CallToolRequest, _ noArgs) (*mcp.CallToolResult, Result, error) {
+			return s.apply(req, func(int) int { return 0 })
+		})
+}
+
+// apply changes the calling session's value. The SDK turns the Result into
+// structured content plus a JSON text content.
+func (s *Server) apply(req *mcp.CallToolRequest, f func(int) int) (*mcp.CallToolResult, Result, error) {
+	id := req.Session.ID()
+	v, ok := s.st.update(id, f)
+	if !ok {
+		return nil, Result{}, fmt.Errorf("unknown session %q", id)
+	}
+	return nil, Result{Value: v}, nil
+}
+
+// Value is the session's counter, for tools added through Hooks.
+func (s *Server) Value(sessionID string) (int, bool) {
+	return s.st.update(sessionID, func(v int) int { return v })
+}
+
+// Live reports whether the fake holds the session open, for hooks.
+func (s *Server) Live(sessionID string) bool { return s.st.live(sessionID) }

@@ -38,16 +38,15 @@ func (g *Gateway) forwarding(route string) mcp.Middleware {
 					g.sessionStarted(route, req)
 				}
 				return res, err
-			case "tools/list":
+			case "tools/list", "tools/call":
 				d, err := g.callerSession(req)
 				if err != nil {
 					return nil, err
 				}
-				return g.listTools(ctx, d)
-			case "tools/call":
-				d, err := g.callerSession(req)
-				if err != nil {
-					return nil, err
+				ctx, stop := d.bind(ctx)
+				defer stop()
+				if method == "tools/list" {
+					return g.listTools(ctx, d)
 				}
 				return g.callTool(ctx, d, req.GetParams().(*mcp.CallToolParamsRaw))
 			}
@@ -63,7 +62,8 @@ func (g *Gateway) sessionStarted(route string, req mcp.Request) {
 	if !ok || ss.ID() == "" {
 		return
 	}
-	d := &downstream{id: ss.ID(), identity: identityOf(req.GetExtra()), route: route, created: g.now(), server: ss}
+	ctx, cancel := context.WithCancel(g.baseCtx)
+	d := &downstream{id: ss.ID(), identity: identityOf(req.GetExtra()), route: route, created: g.now(), server: ss, ctx: ctx, cancel: cancel}
 	g.sessions.add(d)
 	g.metrics.downstreamSessions.Inc()
 	g.log.Info("downstream session started", "session", d.id, "identity", d.identity, "route", d.routePath())
@@ -157,9 +157,9 @@ func (g *Gateway) callTool(ctx context.Context, d *downstream, params *mcp.CallT
 	}
 	var res *mcp.CallToolResult
 	err := g.registry.call(ctx, g.ownerKey(d, u.ID), d.id, u, func(ctx context.Context, cs *mcp.ClientSession) error {
-		// Arguments are forwarded as received, never re-encoded. Absent ones
-		// go as {} (the same thing to MCP): go-sdk v1.8.0 servers panic
-		// applying schema defaults to absent arguments.
+		// Arguments are forwarded as received, never re-encoded. Absent or
+		// null ones go as {} (the same thing to MCP): a go-sdk v1.8.0 server
+		// panics applying schema defaults to "arguments": null.
 		call := &mcp.CallToolParams{Meta: params.Meta, Name: tool, Arguments: emptyArguments}
 		if len(params.Arguments) > 0 && string(params.Arguments) != "null" {
 			call.Arguments = params.Arguments

@@ -31,6 +31,12 @@ type Gateway struct {
 	parkedMu sync.Mutex
 	parked   map[string][]*upstreamSession // emulated bug (no-evict-on-delete): by identity
 
+	// baseCtx parents every downstream session's context; shutdown cancels it.
+	baseCtx    context.Context
+	cancelBase context.CancelFunc
+	// closers tracks background closes of downstream SDK sessions.
+	closers sync.WaitGroup
+
 	draining     atomic.Bool
 	stopping     chan struct{} // closed when shutdown begins
 	janitorDone  chan struct{}
@@ -56,6 +62,7 @@ func New(cfg Config) (*Gateway, error) {
 		stopping:    make(chan struct{}),
 		janitorDone: make(chan struct{}),
 	}
+	g.baseCtx, g.cancelBase = context.WithCancel(context.Background())
 	g.registry = newRegistry(log, g.metrics, cfg.ConnectTimeout, cfg.ProbeAfterIdle, cfg.ShutdownTimeout, g.alive)
 	go g.expireIdleSessions()
 	if cfg.Bug != BugNone {
@@ -134,7 +141,7 @@ func (g *Gateway) endSession(d *downstream, cause string) {
 		return
 	}
 	g.metrics.downstreamSessions.Dec()
-	d.server.Close() // the SDK forgets it: no stream or call of it outlives this
+	g.closeDownstream(d)
 	if cause == causeDelete && g.cfg.Bug == BugNoEvictOnDelete {
 		g.parkUpstreamSessions(d)
 		return
@@ -158,6 +165,28 @@ func (g *Gateway) identityHasSessions(identity string) bool {
 		}
 	}
 	return false
+}
+
+// closeDownstream cancels the session's calls and closes its SDK session in
+// the background: the SDK's Close waits for in-flight handlers, which the
+// cancellation ends, but nothing here may wait on it without a deadline.
+func (g *Gateway) closeDownstream(d *downstream) {
+	d.cancel()
+	g.closers.Go(func() { d.server.Close() })
+}
+
+// waitUntil waits for wg until deadline and reports whether it finished.
+func waitUntil(wg *sync.WaitGroup, deadline time.Time) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // expireIdleSessions ends downstream sessions idle past SessionTimeout.
@@ -227,10 +256,11 @@ func (g *Gateway) shutdown() {
 	}()
 
 	// Downstream sessions end first so their streams and calls return.
+	g.cancelBase()
 	for _, d := range g.sessions.all() {
 		if g.sessions.remove(d.id) != nil {
 			g.metrics.downstreamSessions.Dec()
-			d.server.Close()
+			g.closeDownstream(d)
 		}
 	}
 	g.closeParked()
@@ -248,8 +278,10 @@ func (g *Gateway) shutdown() {
 		}
 		t.Stop()
 	}
+	if !waitUntil(&g.closers, hardEnd) {
+		g.log.Warn("downstream sessions still closing at the hard deadline; leaving them")
+	}
 	took := g.now().Sub(start)
 	g.metrics.shutdownSeconds.Set(took.Seconds())
 	g.log.Info("shutdown complete", "took", took)
 }
-

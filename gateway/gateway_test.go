@@ -23,7 +23,7 @@ func counterGateway(t *testing.T, bug Bug) (*testGateway, interface{ Stats() fak
 // identity-keyed pool reads 8 and 8.
 func TestTwoSessionsKeepSeparateUpstreamState(t *testing.T) {
 	for _, tc := range []struct {
-		bug        Bug
+		bug          Bug
 		wantA, wantB int
 	}{{BugNone, 5, 3}, {BugSharedUpstream, 8, 8}} {
 		t.Run(fmt.Sprintf("bug=%q", tc.bug), func(t *testing.T) {

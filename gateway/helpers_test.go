@@ -23,7 +23,10 @@ func testLogger(t *testing.T) *slog.Logger {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // fakeUpstream runs a counter fake on loopback for the test's lifetime.
 func fakeUpstream(t *testing.T) (*counter.Server, string) {
@@ -152,3 +155,5 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 }
 
 func stats(t *testing.T, c interface{ Stats() fakes.Stats }) fakes.Stats { return c.Stats() }
+
+func callParams(name string) *mcp.CallToolParams { return &mcp.CallToolParams{Name: name} }

@@ -361,17 +361,9 @@ func (r *registry) shutdown(deadline time.Time, sequentialUnbounded bool) {
 }
 
 // waitTasks waits for registry goroutines until deadline.
-func (r *registry) waitTasks(deadline time.Time) bool {
-	done := make(chan struct{})
-	go func() { r.tasks.Wait(); close(done) }()
-	t := time.NewTimer(time.Until(deadline))
-	defer t.Stop()
-	select {
-	case <-done:
-		return true
-	case <-t.C:
+func (r *registry) waitTasks(deadline time.Time) {
+	if !waitUntil(&r.tasks, deadline) {
 		r.log.Warn("registry tasks still running at the shutdown deadline; leaving them")
-		return false
 	}
 }
 

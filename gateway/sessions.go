@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/rand"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,11 @@ type downstream struct {
 	route    string // "" for /mcp, else the upstream id of /servers/{id}/mcp
 	created  time.Time
 	server   *mcp.ServerSession
+	// ctx ends when the session does: forwarded calls run under it, because
+	// the SDK's ServerSession.Close waits for in-flight handlers and a hung
+	// upstream call must not hold a DELETE or a shutdown.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	lastSeen atomic.Int64 // unix nanos of the last request's end
 	active   atomic.Int32 // requests in flight: a session is never idle while serving
@@ -30,6 +36,13 @@ func (d *downstream) routePath() string {
 		return "/mcp"
 	}
 	return "/servers/" + d.route + "/mcp"
+}
+
+// bind returns ctx, also cancelled when the session ends.
+func (d *downstream) bind(ctx context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(d.ctx, cancel)
+	return ctx, func() { stop(); cancel() }
 }
 
 // begin marks a request start; the returned func marks its end.

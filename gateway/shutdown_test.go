@@ -1,0 +1,184 @@
+package gateway
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mcpgw/conformance/fakes/counter"
+	"github.com/mcpgw/conformance/fakes/wedge"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"go.uber.org/goleak"
+)
+
+// servedGateway runs a gateway through Serve on a real listener, the way the
+// binary does, so shutdown includes the HTTP server.
+func servedGateway(t *testing.T, cfg Config) (*Gateway, string) {
+	t.Helper()
+	cfg.Logger = testLogger(t)
+	g, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- g.Serve(ln) }()
+	t.Cleanup(func() {
+		g.Shutdown()
+		select {
+		case <-served:
+		case <-time.After(5 * time.Second):
+			t.Error("Serve did not return after Shutdown")
+		}
+	})
+	return g, "http://" + ln.Addr().String()
+}
+
+func wedgeUpstream(t *testing.T, modes ...wedge.Mode) (*wedge.Server, string) {
+	t.Helper()
+	w := wedge.New(wedge.Options{Modes: modes})
+	ts := httptest.NewServer(w.Handler())
+	t.Cleanup(func() { w.Close(); ts.CloseClientConnections(); ts.Close() })
+	return w, ts.URL + "/mcp"
+}
+
+// timeShutdown runs Shutdown and reports whether it finished within bound,
+// then waits (up to wait) for it to finish either way.
+func timeShutdown(t *testing.T, g *Gateway, bound, wait time.Duration) (time.Duration, bool) {
+	t.Helper()
+	start := time.Now()
+	done := make(chan struct{})
+	go func() { g.Shutdown(); close(done) }()
+	select {
+	case <-done:
+		return time.Since(start), true
+	case <-time.After(bound):
+	}
+	select {
+	case <-done:
+	case <-time.After(wait):
+		t.Fatalf("Shutdown still running after %v", bound+wait)
+	}
+	return time.Since(start), false
+}
+
+func TestShutdownIsBoundedWithManyWedgedUpstreams(t *testing.T) {
+	const grace = 500 * time.Millisecond
+	_, url := wedgeUpstream(t, wedge.Delete)
+	g, gwURL := servedGateway(t, Config{Upstreams: []Upstream{{ID: "w", URL: url}}, ShutdownTimeout: grace})
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() { increment(t, connect(t, gwURL+"/mcp", ""), "w.increment", 1) })
+	}
+	wg.Wait()
+	if took, ok := timeShutdown(t, g, 2*grace+time.Second, 10*time.Second); !ok {
+		t.Fatalf("shutdown with 50 wedged upstream sessions took %v, bound %v", took, 2*grace+time.Second)
+	}
+}
+
+func TestEmulatedUnboundedShutdownBreaksTheBound(t *testing.T) {
+	const grace = 300 * time.Millisecond
+	_, url := wedgeUpstream(t, wedge.Delete)
+	g, gwURL := servedGateway(t, Config{Upstreams: []Upstream{{ID: "w", URL: url}}, ShutdownTimeout: grace, Bug: BugUnboundedShutdown})
+	increment(t, connect(t, gwURL+"/mcp", ""), "w.increment", 1)
+	if took, ok := timeShutdown(t, g, 2*grace+time.Second, 10*time.Second); ok {
+		t.Fatalf("the emulated bug should overrun the bound, took %v", took)
+	}
+}
+
+func TestShutdownCutsAHungToolCall(t *testing.T) {
+	const grace = 500 * time.Millisecond
+	w, url := wedgeUpstream(t, wedge.Call)
+	g, gwURL := servedGateway(t, Config{Upstreams: []Upstream{{ID: "w", URL: url}}, ShutdownTimeout: grace})
+	cs := connect(t, gwURL+"/mcp", "")
+	callErr := make(chan error, 1)
+	go func() {
+		_, err := cs.CallTool(ctxT(t, 30*time.Second), &mcp.CallToolParams{Name: "w.hang"})
+		callErr <- err
+	}()
+	eventually(t, 5*time.Second, "upstream received the hanging call", func() bool {
+		st := w.Stats()
+		return len(st.Live) == 1 && st.Live[0].Calls == 1
+	})
+	if took, ok := timeShutdown(t, g, 2*grace+time.Second, 10*time.Second); !ok {
+		t.Fatalf("shutdown with a hung call took %v", took)
+	}
+	select {
+	case err := <-callErr:
+		if err == nil {
+			t.Fatal("the hung call returned success")
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the client of the hung call is still waiting after shutdown")
+	}
+}
+
+func TestShutdownClosesHealthyUpstreamSessionsCleanly(t *testing.T) {
+	c, url := fakeUpstream(t)
+	g, gwURL := servedGateway(t, Config{Upstreams: []Upstream{{ID: "counter", URL: url + "/mcp"}}, ShutdownTimeout: time.Second})
+	for range 3 {
+		increment(t, connect(t, gwURL+"/mcp", ""), "counter.increment", 1)
+	}
+	g.Shutdown()
+	st := c.Stats()
+	if len(st.Live) != 0 || len(st.Ended) != 3 {
+		t.Fatalf("after shutdown: %d live, %d ended upstream sessions, want 0 and 3", len(st.Live), len(st.Ended))
+	}
+	for _, s := range st.Ended {
+		if s.EndReason != "deleted" {
+			t.Fatalf("upstream session %s ended %q, want deleted", s.ID, s.EndReason)
+		}
+	}
+}
+
+func TestGatewayLeavesNoGoroutines(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	c := counter.New(counter.Options{})
+	ts := httptest.NewServer(c.Handler())
+	w := wedge.New(wedge.Options{Modes: []wedge.Mode{wedge.Delete, wedge.Initialize}})
+	ws := httptest.NewServer(w.Handler())
+	g, err := New(Config{
+		Upstreams:       []Upstream{{ID: "counter", URL: ts.URL + "/mcp"}, {ID: "w", URL: ws.URL + "/mcp"}},
+		ShutdownTimeout: 300 * time.Millisecond, ConnectTimeout: 500 * time.Millisecond, Logger: testLogger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	served := make(chan error, 1)
+	go func() { served <- g.Serve(ln) }()
+	url := "http://" + ln.Addr().String() + "/mcp"
+
+	a, b := connectNoCleanup(t, url), connectNoCleanup(t, url)
+	increment(t, a, "counter.increment", 2)
+	increment(t, b, "counter.increment", 1)
+	a.Close()                                                                    // DELETE path
+	b.CallTool(ctxT(t, 5*time.Second), &mcp.CallToolParams{Name: "w.increment"}) // wedged initialize: fails after ConnectTimeout
+	b.ListTools(ctxT(t, 5*time.Second), nil)                                     // lists around the broken upstream
+	g.Shutdown()
+	<-served
+	b.Close()
+	ts.CloseClientConnections()
+	ts.Close()
+	c.Close()
+	w.Close()
+	ws.CloseClientConnections()
+	ws.Close()
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+}
+
+func connectNoCleanup(t *testing.T, endpoint string) *mcp.ClientSession {
+	t.Helper()
+	c := mcp.NewClient(&mcp.Implementation{Name: "leak-test", Version: "0"}, nil)
+	cs, err := c.Connect(ctxT(t, 10*time.Second), &mcp.StreamableClientTransport{Endpoint: endpoint, DisableStandaloneSSE: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}

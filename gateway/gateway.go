@@ -201,7 +201,7 @@ func (g *Gateway) expireIdleSessions() {
 			return
 		case now := <-t.C:
 			for _, d := range g.sessions.idle(now, g.cfg.SessionTimeout) {
-				g.log.Info("downstream session idle past the session timeout", "session", d.id, "timeout", g.cfg.SessionTimeout)
+				g.log.Info("downstream session idle past the session timeout", "session", d.id, "timeout", g.cfg.SessionTimeout.String())
 				g.endSession(d, causeExpired)
 			}
 		}
@@ -216,7 +216,7 @@ func (g *Gateway) Serve(ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 	}
-	g.log.Info("serving", "addr", ln.Addr().String(), "upstreams", len(g.upstreams.list()), "shutdown_timeout", g.cfg.ShutdownTimeout)
+	g.log.Info("serving", "addr", ln.Addr().String(), "upstreams", len(g.upstreams.list()), "shutdown_timeout", g.cfg.ShutdownTimeout.String())
 	if err := g.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
@@ -239,7 +239,7 @@ func (g *Gateway) shutdown() {
 	g.draining.Store(true)
 	close(g.stopping)
 	<-g.janitorDone
-	g.log.Info("shutting down", "sessions", g.sessions.len(), "grace", grace)
+	g.log.Info("shutting down", "sessions", g.sessions.len(), "grace", grace.String())
 
 	httpDone := make(chan struct{})
 	go func() {
@@ -283,5 +283,5 @@ func (g *Gateway) shutdown() {
 	}
 	took := g.now().Sub(start)
 	g.metrics.shutdownSeconds.Set(took.Seconds())
-	g.log.Info("shutdown complete", "took", took)
+	g.log.Info("shutdown complete", "took", took.String())
 }

@@ -131,3 +131,26 @@ func TestIdleProbeRebuildsALostSession(t *testing.T) {
 		t.Fatalf("read %d after the probe, want 0 from a rebuilt session", got)
 	}
 }
+
+// A current go-sdk client probes the sessionless 2026-07-28 revision first
+// and must fall back to a session-bearing one.
+func TestCurrentSDKClientNegotiatesASessionRevision(t *testing.T) {
+	gw, _ := counterGateway(t, BugNone)
+	cs := connect(t, gw.URL+"/mcp", "")
+	if v := cs.InitializeResult().ProtocolVersion; !slices.Contains(sessionRevisions, v) || cs.ID() == "" {
+		t.Fatalf("negotiated %q with session %q, want a session-bearing revision and a session id", v, cs.ID())
+	}
+}
+
+func TestMetricsCountSessionsAndEvictions(t *testing.T) {
+	gw, _ := counterGateway(t, BugNone)
+	cs := connect(t, gw.URL+"/mcp", "")
+	increment(t, cs, "counter.increment", 1)
+	cs.Close()
+	eventually(t, 3*time.Second, "eviction counted", func() bool {
+		_, _, body := rawRequest(t, "GET", gw.URL+"/metrics", nil, "")
+		return strings.Contains(body, `mcpgw_upstream_session_evictions_total{cause="delete"`) &&
+			strings.Contains(body, `mcpgw_upstream_session_creations_total{replica=`) &&
+			strings.Contains(body, "mcpgw_downstream_sessions{")
+	})
+}

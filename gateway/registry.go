@@ -309,7 +309,7 @@ func (r *registry) closeBounded(s *upstreamSession, cause string) {
 	case <-grace.C:
 	}
 	r.log.Warn("upstream session did not close within the grace; cutting its connections",
-		"session", s.downstream, "upstream", s.def.ID, "upstream_session", s.sessionID(), "grace", r.closeGrace)
+		"session", s.downstream, "upstream", s.def.ID, "upstream_session", s.sessionID(), "grace", r.closeGrace.String())
 	s.conns.closeAll()
 	grace.Reset(r.closeGrace)
 	select {

@@ -63,18 +63,48 @@ func (g *Gateway) adminPutUpstream(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	old, existed := g.upstreams.put(u)
-	resp := putUpstreamResponse{Upstream: u}
-	if existed {
-		resp.ConnectChanged = old.connectKey() != u.connectKey()
-		resp.Evicted = g.upstreamChanged(u, resp.ConnectChanged)
-	}
-	g.log.Info("upstream configured", "upstream", u.ID, "url", u.URL, "created", !existed, "connect_changed", resp.ConnectChanged, "evicted", resp.Evicted)
+	existed, resp := g.applyUpstreamPut(u)
+	g.broadcast(clusterEvent{Op: "put", ID: u.ID, Upstream: &u})
 	status := http.StatusOK
 	if !existed {
 		status = http.StatusCreated
 	}
 	writeJSON(w, status, resp)
+}
+
+// applyUpstreamPut stores u and evicts what a connect-affecting change made stale.
+func (g *Gateway) applyUpstreamPut(u Upstream) (existed bool, resp putUpstreamResponse) {
+	old, existed := g.upstreams.put(u)
+	resp.Upstream = u
+	if existed {
+		resp.ConnectChanged = old.connectKey() != u.connectKey()
+		resp.Evicted = g.upstreamChanged(u, resp.ConnectChanged)
+	}
+	g.log.Info("upstream configured", "upstream", u.ID, "url", u.URL, "created", !existed, "connect_changed", resp.ConnectChanged, "evicted", resp.Evicted)
+	return existed, resp
+}
+
+// broadcast tells the other replicas about an upstream change, so each
+// evicts its own stale sessions (XPD-4). Without a cluster it does nothing.
+func (g *Gateway) broadcast(ev clusterEvent) {
+	if g.cluster == nil {
+		return
+	}
+	if err := g.cluster.publish(ev); err != nil {
+		g.log.Error("upstream change applied here but not broadcast: other replicas keep their sessions until they restart", "upstream", ev.ID, "err", err)
+	}
+}
+
+// applyClusterEvent applies another replica's upstream change here.
+func (g *Gateway) applyClusterEvent(ev clusterEvent) {
+	switch {
+	case ev.Op == "put" && ev.Upstream != nil && ev.Upstream.Validate() == nil:
+		g.applyUpstreamPut(*ev.Upstream)
+	case ev.Op == "remove":
+		g.applyUpstreamRemove(ev.ID)
+	default:
+		g.log.Warn("ignoring an unknown cluster event", "op", ev.Op, "origin", ev.Origin)
+	}
 }
 
 // upstreamChanged evicts the sessions a connect-affecting change made stale
@@ -95,9 +125,19 @@ func (g *Gateway) upstreamChanged(u Upstream, connectChanged bool) int {
 
 func (g *Gateway) adminDeleteUpstream(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if !g.upstreams.remove(id) {
+	n, ok := g.applyUpstreamRemove(id)
+	if !ok {
 		httpError(w, http.StatusNotFound, fmt.Sprintf("no upstream %q", id))
 		return
+	}
+	g.broadcast(clusterEvent{Op: "remove", ID: id})
+	writeJSON(w, http.StatusOK, map[string]int{"evicted": n})
+}
+
+// applyUpstreamRemove forgets an upstream and evicts its sessions (EVI-7).
+func (g *Gateway) applyUpstreamRemove(id string) (evicted int, existed bool) {
+	if !g.upstreams.remove(id) {
+		return 0, false
 	}
 	n := g.registry.evict(causeRemove, func(s *upstreamSession) bool { return s.key.upstream == id })
 	// Sessions of /servers/{id}/mcp have nothing left to reach.
@@ -107,7 +147,7 @@ func (g *Gateway) adminDeleteUpstream(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	g.log.Info("upstream removed", "upstream", id, "evicted", n)
-	writeJSON(w, http.StatusOK, map[string]int{"evicted": n})
+	return n, true
 }
 
 type sessionsView struct {

@@ -31,6 +31,17 @@ type Config struct {
 	Tokens map[string]string
 	// AdminToken guards /admin/*. Empty turns the admin API off.
 	AdminToken string
+	// RedisURL turns on cross-replica ownership; empty = single replica.
+	RedisURL string
+	// AdvertiseURL is the base URL other replicas forward requests to.
+	AdvertiseURL string
+	// ClusterSecret authenticates replica-to-replica requests. Required with RedisURL.
+	ClusterSecret string
+	// OwnershipTTL is how long a session claim lives without a refresh. Default 10 s.
+	OwnershipTTL time.Duration
+	// HeartbeatTTL is how long a replica counts as alive without a heartbeat. Default 3 s.
+	HeartbeatTTL time.Duration
+
 	// Bug reproduces one known gateway bug. BugNone in normal use.
 	Bug Bug
 	// Logger receives structured logs; nil means slog.Default().
@@ -51,6 +62,8 @@ const (
 	defaultMaxBodyBytes    = 4 << 20
 	defaultConnectTimeout  = 10 * time.Second
 	defaultProbeAfterIdle  = 30 * time.Second
+	defaultOwnershipTTL    = 10 * time.Second
+	defaultHeartbeatTTL    = 3 * time.Second
 )
 
 func (c *Config) applyDefaults() error {
@@ -68,6 +81,22 @@ func (c *Config) applyDefaults() error {
 	}
 	if c.ProbeAfterIdle <= 0 {
 		c.ProbeAfterIdle = defaultProbeAfterIdle
+	}
+	if c.OwnershipTTL <= 0 {
+		c.OwnershipTTL = defaultOwnershipTTL
+	}
+	if c.HeartbeatTTL <= 0 {
+		c.HeartbeatTTL = defaultHeartbeatTTL
+	}
+	if c.RedisURL != "" {
+		if c.ClusterSecret == "" {
+			return fmt.Errorf("--redis needs --cluster-secret: replicas forward requests to each other and must authenticate them")
+		}
+		if c.AdvertiseURL == "" {
+			return fmt.Errorf("--redis needs an advertise URL other replicas can reach")
+		}
+	} else if c.Bug == BugLocalLookup || c.Bug == BugDeadOwnerHang {
+		return fmt.Errorf("--emulate-bug=%s needs cross-replica ownership: set --redis", c.Bug)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -66,6 +66,13 @@ func (g *Gateway) sessionStarted(route string, req mcp.Request) {
 	d := &downstream{id: ss.ID(), identity: identityOf(req.GetExtra()), route: route, created: g.now(), server: ss, ctx: ctx, cancel: cancel}
 	g.sessions.add(d)
 	g.metrics.downstreamSessions.Inc()
+	if g.cluster != nil {
+		// A failed claim does not fail the session: the heartbeat loop
+		// claims it once Redis answers again.
+		if err := g.cluster.claim(d.id); err != nil {
+			g.log.Warn("could not claim the new session in Redis yet", "session", d.id, "err", err)
+		}
+	}
 	g.log.Info("downstream session started", "session", d.id, "identity", d.identity, "route", d.routePath())
 	if g.cfg.Bug == BugNoEvictOnDelete {
 		g.adoptParked(d)

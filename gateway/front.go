@@ -44,6 +44,11 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 			return
 		}
 	}
+	forwarded, authentic := g.isForwarded(r)
+	if forwarded && !authentic {
+		httpError(w, http.StatusForbidden, "replica-to-replica request without the right cluster secret")
+		return
+	}
 	sid := r.Header.Get(headerSessionID)
 	if sid != "" {
 		if err := validSessionID(sid); err != nil {
@@ -76,9 +81,13 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 
 	d := g.sessions.get(sid)
 	if d == nil || d.route != route {
-		// The ownership seam: a session this replica does not hold may be
-		// held elsewhere. Until replicas share ownership, unknown is unknown.
-		g.unknownSession(w, r, sid)
+		// A session this replica does not hold may be held by another. A
+		// forwarded request is never forwarded again.
+		if d == nil && g.cluster != nil && !forwarded && g.cfg.Bug != BugLocalLookup {
+			g.lookupElsewhere(w, r, sid)
+			return
+		}
+		httpError(w, http.StatusNotFound, "unknown or ended session; initialize a new one")
 		return
 	}
 	if caller := identityOf(&mcp.RequestExtra{TokenInfo: auth.TokenInfoFromContext(r.Context())}); caller != d.identity {
@@ -145,10 +154,6 @@ func (g *Gateway) sessionlessPOST(w http.ResponseWriter, r *http.Request, route 
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	g.sdkHandler(route).ServeHTTP(w, r)
-}
-
-func (g *Gateway) unknownSession(w http.ResponseWriter, r *http.Request, sid string) {
-	httpError(w, http.StatusNotFound, "unknown or ended session; initialize a new one")
 }
 
 func validSessionID(sid string) error {

@@ -223,3 +223,21 @@ func TestParseBug(t *testing.T) {
 		t.Fatalf("want an error listing the known bugs, got %v", err)
 	}
 }
+
+func TestSessionGETStreamAnswersHeadersAtOnce(t *testing.T) {
+	gw, _ := counterGateway(t, BugNone)
+	cs := connect(t, gw.URL+"/mcp", "")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, gw.URL+"/mcp", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set(headerSessionID, cs.ID())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET stream gave no headers within 1 s: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("GET stream: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,9 @@ type Gateway struct {
 	janitorDone  chan struct{}
 	shutdownOnce sync.Once
 	server       *http.Server
+
+	cluster      *cluster // nil for a single replica
+	replicaProxy *httputil.ReverseProxy
 }
 
 // New builds a replica from cfg. Call Shutdown to release it.
@@ -64,11 +68,43 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g.baseCtx, g.cancelBase = context.WithCancel(context.Background())
 	g.registry = newRegistry(log, g.metrics, cfg.ConnectTimeout, cfg.ProbeAfterIdle, cfg.ShutdownTimeout, g.alive)
+	if cfg.RedisURL != "" {
+		if err := g.joinCluster(); err != nil {
+			return nil, err
+		}
+	}
 	go g.expireIdleSessions()
 	if cfg.Bug != BugNone {
 		log.Warn("EMULATING A KNOWN GATEWAY BUG: do not use this replica for real traffic", "bug", string(cfg.Bug))
 	}
 	return g, nil
+}
+
+// joinCluster connects to Redis, applies the cluster's upstream changes over
+// the configured ones and starts heartbeats and the event subscription.
+func (g *Gateway) joinCluster() error {
+	c, err := newCluster(g.cfg.RedisURL, g.cfg.ReplicaID, g.cfg.AdvertiseURL, g.cfg.OwnershipTTL, g.cfg.HeartbeatTTL, g.log, g.metrics)
+	if err != nil {
+		return err
+	}
+	c.localIDs = g.sessions.ids
+	c.onEvent = g.applyClusterEvent
+	g.cluster = c
+	g.replicaProxy = g.newReplicaProxy()
+	if stored, err := c.storedUpstreams(); err != nil {
+		g.log.Warn("starting without the cluster's upstream changes", "err", err)
+	} else {
+		for id, u := range stored {
+			if u == nil {
+				g.upstreams.remove(id)
+			} else {
+				g.upstreams.put(*u)
+			}
+		}
+	}
+	c.start()
+	g.log.Info("joined the cluster", "advertise", g.cfg.AdvertiseURL, "ownership_ttl", g.cfg.OwnershipTTL.String(), "heartbeat_ttl", g.cfg.HeartbeatTTL.String())
+	return nil
 }
 
 // alive tells the registry whether a downstream session still exists.
@@ -142,6 +178,9 @@ func (g *Gateway) endSession(d *downstream, cause string) {
 	}
 	g.metrics.downstreamSessions.Dec()
 	g.closeDownstream(d)
+	if g.cluster != nil {
+		g.closers.Go(func() { g.cluster.release(d.id, g.cfg.ReplicaID) })
+	}
 	if cause == causeDelete && g.cfg.Bug == BugNoEvictOnDelete {
 		g.parkUpstreamSessions(d)
 		return
@@ -240,6 +279,9 @@ func (g *Gateway) shutdown() {
 	close(g.stopping)
 	<-g.janitorDone
 	g.log.Info("shutting down", "sessions", g.sessions.len(), "grace", grace.String())
+	if g.cluster != nil {
+		g.cluster.leave(g.sessions.ids())
+	}
 
 	httpDone := make(chan struct{})
 	go func() {
@@ -280,6 +322,10 @@ func (g *Gateway) shutdown() {
 	}
 	if !waitUntil(&g.closers, hardEnd) {
 		g.log.Warn("downstream sessions still closing at the hard deadline; leaving them")
+	}
+	if g.cluster != nil {
+		g.cluster.close(hardEnd)
+		g.replicaProxy.Transport.(*http.Transport).CloseIdleConnections()
 	}
 	took := g.now().Sub(start)
 	g.metrics.shutdownSeconds.Set(took.Seconds())

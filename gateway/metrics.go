@@ -26,6 +26,11 @@ type metrics struct {
 	upstreamRebuilds   *prometheus.CounterVec
 	closeOrphans       prometheus.Counter
 	shutdownSeconds    prometheus.Gauge
+	forwards           prometheus.Counter
+	forwardFailures    *prometheus.CounterVec
+	ownershipClaims    prometheus.Counter
+	ownershipLosses    prometheus.Counter
+	redisErrors        prometheus.Counter
 }
 
 func newMetrics(replica string) *metrics {
@@ -46,9 +51,20 @@ func newMetrics(replica string) *metrics {
 			Name: "mcpgw_upstream_close_orphans_total", Help: "Upstream session closes abandoned after the grace and force phases.", ConstLabels: labels}),
 		shutdownSeconds: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "mcpgw_shutdown_duration_seconds", Help: "How long the last shutdown took.", ConstLabels: labels}),
+		forwards: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mcpgw_forwards_total", Help: "Requests forwarded to the replica owning their session.", ConstLabels: labels}),
+		forwardFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mcpgw_forward_failures_total", Help: "Forwards that failed, by reason.", ConstLabels: labels}, []string{"reason"}),
+		ownershipClaims: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mcpgw_ownership_claims_total", Help: "Session ownership claims taken in Redis.", ConstLabels: labels}),
+		ownershipLosses: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mcpgw_ownership_losses_total", Help: "Claims of dead or stale owners dropped.", ConstLabels: labels}),
+		redisErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mcpgw_redis_errors_total", Help: "Redis calls that failed.", ConstLabels: labels}),
 	}
 	m.registry.MustRegister(m.downstreamSessions, m.upstreamSessions, m.upstreamCreations,
 		m.upstreamEvictions, m.upstreamRebuilds, m.closeOrphans, m.shutdownSeconds,
+		m.forwards, m.forwardFailures, m.ownershipClaims, m.ownershipLosses, m.redisErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

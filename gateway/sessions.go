@@ -105,6 +105,16 @@ func (t *sessionTable) all() []*downstream {
 	return out
 }
 
+func (t *sessionTable) ids() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]string, 0, len(t.m))
+	for id := range t.m {
+		out = append(out, id)
+	}
+	return out
+}
+
 func (t *sessionTable) idle(now time.Time, limit time.Duration) []*downstream {
 	t.mu.Lock()
 	defer t.mu.Unlock()

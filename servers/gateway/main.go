@@ -22,7 +22,7 @@ import (
 func main() {
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "gateway:", err)
-		os.Exit(2)
+		os.Exit(1)
 	}
 }
 
@@ -95,7 +95,10 @@ func run(args []string) error {
 		return err
 	}
 	if o.redis != "" {
-		return errors.New("--redis: cross-replica ownership is not in this build yet; run a single replica without --redis")
+		cfg.RedisURL, cfg.ClusterSecret, cfg.AdvertiseURL = o.redis, o.clusterSecret, o.advertiseURL
+		if cfg.AdvertiseURL == "" {
+			cfg.AdvertiseURL = "http://" + o.listen
+		}
 	}
 	if o.upstreams != "" {
 		if cfg.Upstreams, err = gateway.LoadUpstreams(o.upstreams); err != nil {

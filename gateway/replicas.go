@@ -1,0 +1,147 @@
+package gateway
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"time"
+)
+
+// Replica-to-replica requests carry these headers. A request claiming to be
+// forwarded without the cluster secret is refused (SEC-4).
+const (
+	headerForwardedBy   = "Mcpgw-Forwarded-By"
+	headerClusterSecret = "Mcpgw-Cluster-Secret"
+)
+
+type forwardTarget struct {
+	owner string
+	base  *url.URL
+}
+
+type forwardTargetKey struct{}
+
+// newReplicaProxy builds the proxy that forwards a request for a session to
+// the replica that owns it. Responses stream through (SSE included). Dialing
+// is bounded so a dead owner is found out fast; a response may take as long
+// as the tool call it carries, bounded by the client's own request.
+func (g *Gateway) newReplicaProxy() *httputil.ReverseProxy {
+	transport := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	return &httputil.ReverseProxy{
+		Transport:     transport,
+		FlushInterval: -1,
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			t := pr.In.Context().Value(forwardTargetKey{}).(forwardTarget)
+			pr.SetURL(t.base)
+			pr.Out.Host = t.base.Host
+			pr.Out.Header.Set(headerForwardedBy, g.cfg.ReplicaID)
+			pr.Out.Header.Set(headerClusterSecret, g.cfg.ClusterSecret)
+		},
+		ErrorHandler: g.forwardFailed,
+	}
+}
+
+// forward sends the request to owner, which holds the session.
+func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, sid, owner, advertise string) {
+	base, err := url.Parse(advertise)
+	if err != nil || base.Host == "" {
+		g.log.Warn("owner replica advertises an unusable URL", "session", sid, "owner", owner, "url", advertise)
+		httpError(w, http.StatusBadGateway, "the replica owning this session advertises an unusable URL")
+		return
+	}
+	g.metrics.forwards.Inc()
+	ctx := context.WithValue(r.Context(), forwardTargetKey{}, forwardTarget{owner: owner, base: base})
+	ctx = context.WithValue(ctx, sessionIDKey{}, sid)
+	g.replicaProxy.ServeHTTP(w, r.WithContext(ctx))
+}
+
+type sessionIDKey struct{}
+
+// forwardFailed answers a forward that got no response. An owner that
+// refuses connections is dead: its claim goes and the client gets 404 at
+// once so it re-initializes. Anything else is a 502 naming the owner.
+func (g *Gateway) forwardFailed(w http.ResponseWriter, r *http.Request, err error) {
+	t := r.Context().Value(forwardTargetKey{}).(forwardTarget)
+	sid, _ := r.Context().Value(sessionIDKey{}).(string)
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		if g.cfg.Bug == BugDeadOwnerHang {
+			g.waitOnDeadOwner(r, sid, t.owner)
+			httpError(w, http.StatusGatewayTimeout, "owner replica "+t.owner+" did not answer")
+			return
+		}
+		g.metrics.forwardFailures.WithLabelValues("owner-unreachable").Inc()
+		g.dropDeadClaim(sid, t.owner)
+		httpError(w, http.StatusNotFound, "the replica that owned this session is gone; initialize a new session")
+		return
+	}
+	if r.Context().Err() != nil {
+		return // the client went away; nobody to answer
+	}
+	g.metrics.forwardFailures.WithLabelValues("owner-failed").Inc()
+	g.log.Warn("forward to owner replica failed", "session", sid, "owner", t.owner, "err", err)
+	httpError(w, http.StatusBadGateway, "owner replica "+t.owner+" failed: "+err.Error())
+}
+
+// waitOnDeadOwner is the emulated dead-owner-hang bug: the request waits on
+// a replica that will never answer, for as long as the client is willing to.
+func (g *Gateway) waitOnDeadOwner(r *http.Request, sid, owner string) {
+	g.log.Warn("emulated bug: waiting on a dead owner replica", "session", sid, "owner", owner)
+	select {
+	case <-r.Context().Done():
+	case <-g.stopping:
+	}
+}
+
+func (g *Gateway) dropDeadClaim(sid, owner string) {
+	if err := g.cluster.release(sid, owner); err == nil {
+		g.metrics.ownershipLosses.Inc()
+		g.log.Info("dropped the claim of a dead owner replica", "session", sid, "owner", owner)
+	}
+}
+
+// isForwarded reports whether r came from another replica, and whether its
+// cluster secret is right.
+func (g *Gateway) isForwarded(r *http.Request) (forwarded, authentic bool) {
+	if r.Header.Get(headerForwardedBy) == "" && r.Header.Get(headerClusterSecret) == "" {
+		return false, false
+	}
+	secret := r.Header.Get(headerClusterSecret)
+	ok := g.cfg.ClusterSecret != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(g.cfg.ClusterSecret)) == 1
+	return true, ok
+}
+
+// lookupElsewhere handles a session this replica does not hold: forward it
+// to its live owner, 404 if nobody (alive) owns it, 503 if Redis cannot say.
+func (g *Gateway) lookupElsewhere(w http.ResponseWriter, r *http.Request, sid string) {
+	owner, advertise, err := g.cluster.lookup(sid)
+	switch {
+	case err != nil:
+		httpError(w, http.StatusServiceUnavailable, "cannot look up the session's owner replica: "+err.Error()+"; retry shortly")
+	case owner == "":
+		httpError(w, http.StatusNotFound, "unknown or ended session; initialize a new one")
+	case owner == g.cfg.ReplicaID:
+		// A claim of ours for a session we do not hold is stale.
+		g.dropDeadClaim(sid, owner)
+		httpError(w, http.StatusNotFound, "unknown or ended session; initialize a new one")
+	case advertise == "":
+		if g.cfg.Bug == BugDeadOwnerHang {
+			g.waitOnDeadOwner(r, sid, owner)
+			httpError(w, http.StatusGatewayTimeout, "owner replica "+owner+" did not answer")
+			return
+		}
+		g.metrics.forwardFailures.WithLabelValues("owner-dead").Inc()
+		g.dropDeadClaim(sid, owner)
+		httpError(w, http.StatusNotFound, "the replica that owned this session is gone; initialize a new session")
+	default:
+		g.forward(w, r, sid, owner, advertise)
+	}
+}

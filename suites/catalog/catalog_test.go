@@ -1,0 +1,98 @@
+package catalog
+
+import (
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestEmbeddedCatalogLoads(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Requirements) == 0 {
+		t.Fatal("catalogue is empty")
+	}
+	for _, r := range c.Requirements {
+		for _, l := range r.GinkgoLabels() {
+			if strings.ContainsAny(l, "&|!,()/") || strings.TrimSpace(l) == "" {
+				t.Errorf("%s: label %q is not a valid Ginkgo label", r.ID, l)
+			}
+		}
+	}
+}
+
+// The catalogue restates REQUIREMENTS.md: every ID there is here with the
+// same level, and nothing here is missing there.
+func TestCatalogMatchesRequirementsDocument(t *testing.T) {
+	doc, err := os.ReadFile("../../../shared/REQUIREMENTS.md")
+	if err != nil {
+		t.Skipf("REQUIREMENTS.md is not next to the checkout: %v", err)
+	}
+	row := regexp.MustCompile(`(?m)^\| ([A-Z]{3}-[0-9]+[a-z]?) \| (MUST|SHOULD|PROFILE)( [^|]+)? \|`)
+	c := MustLoad()
+	var docIDs []string
+	for _, m := range row.FindAllStringSubmatch(string(doc), -1) {
+		id, level, profile := m[1], Level(m[2]), strings.TrimSpace(m[3])
+		docIDs = append(docIDs, id)
+		r, ok := c.Requirement(id)
+		if !ok {
+			t.Errorf("%s is in REQUIREMENTS.md but not in the catalogue", id)
+			continue
+		}
+		if r.Level != level || r.Profile != profile {
+			t.Errorf("%s: catalogue says %s %q, REQUIREMENTS.md says %s %q", id, r.Level, r.Profile, level, profile)
+		}
+	}
+	for _, r := range c.Requirements {
+		if !slices.Contains(docIDs, r.ID) {
+			t.Errorf("%s is in the catalogue but not in REQUIREMENTS.md", r.ID)
+		}
+	}
+}
+
+func TestKnownBugMapping(t *testing.T) {
+	c := MustLoad()
+	want := map[string][]string{
+		"shared-upstream":    {"ISO-1", "ISO-2"},
+		"no-evict-on-delete": {"EVI-1", "EVI-3"},
+		"no-evict-on-update": {"EVI-5"},
+		"hanging-get":        {"TRN-1", "TRN-1s"},         // TRN-1s refines TRN-1
+		"unbounded-shutdown": {"SHD-1", "SHD-2", "SHD-3"}, // SHD-3: closing a session with a wedged call waits for it
+		"local-lookup":       {"XPD-1", "XPD-2"},
+		"dead-owner-hang":    {"XPD-5"},
+	}
+	for bug, ids := range want {
+		if got := c.ExpectedFailures(bug); !slices.Equal(got, ids) {
+			t.Errorf("%s: catalogue expects %v to fail, want %v", bug, got, ids)
+		}
+	}
+	if len(c.Bugs) != len(want) {
+		t.Errorf("catalogue lists %d bugs, want %d", len(c.Bugs), len(want))
+	}
+	if !c.BugDeferred("local-lookup") || c.BugDeferred("shared-upstream") {
+		t.Error("BugDeferred: local-lookup should be deferred (XPD), shared-upstream not")
+	}
+}
+
+func TestParseRejectsDefects(t *testing.T) {
+	base := "groups: [{id: ISO, name: isolation}]\nbugs: [{name: b}]\n"
+	cases := map[string]string{
+		"unknown field":   base + "requirements: [{id: ISO-1, level: MUST, statement: s, reference: r, breaks: [b], oops: 1}]",
+		"bad level":       base + "requirements: [{id: ISO-1, level: MAY, statement: s, reference: r, breaks: [b]}]",
+		"duplicate":       base + "requirements: [{id: ISO-1, level: MUST, statement: s, reference: r, breaks: [b]}, {id: ISO-1, level: MUST, statement: s, reference: r}]",
+		"unknown group":   base + "requirements: [{id: XXX-1, level: MUST, statement: s, reference: r, breaks: [b]}]",
+		"unknown bug":     base + "requirements: [{id: ISO-1, level: MUST, statement: s, reference: r, breaks: [c]}]",
+		"uncaught bug":    base + "requirements: [{id: ISO-1, level: MUST, statement: s, reference: r}]",
+		"profile no name": base + "requirements: [{id: ISO-1, level: PROFILE, statement: s, reference: r, breaks: [b]}]",
+		"no statement":    base + "requirements: [{id: ISO-1, level: MUST, reference: r, breaks: [b]}]",
+	}
+	for name, doc := range cases {
+		if _, err := Parse([]byte(doc)); err == nil {
+			t.Errorf("%s: Parse accepted a defective catalogue", name)
+		}
+	}
+}

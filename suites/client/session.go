@@ -1,0 +1,150 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Options tune Connect.
+type Options struct {
+	// Token is sent as "Authorization: Bearer <Token>" when set.
+	Token string
+	// ProtocolVersion asks for one revision (empty: the SDK's default, which
+	// probes the newest revision first and falls back).
+	ProtocolVersion string
+	// NoStandaloneSSE skips the GET stream the SDK opens after initialize.
+	NoStandaloneSSE bool
+}
+
+// Session is an initialized go-sdk client session with a gateway endpoint.
+type Session struct {
+	*mcp.ClientSession
+	// Endpoint is the URL the session was opened on.
+	Endpoint string
+	// Token is the bearer token the session sends, if any.
+	Token string
+}
+
+// Connect opens a session on endpoint (a gateway's /mcp or
+// /servers/{id}/mcp URL). Give ctx a deadline: it bounds the handshake.
+func Connect(ctx context.Context, endpoint string, opts Options) (*Session, error) {
+	hc := &http.Client{Transport: http.DefaultTransport}
+	if opts.Token != "" {
+		hc.Transport = bearer{token: opts.Token, next: http.DefaultTransport}
+	}
+	transport := &mcp.StreamableClientTransport{
+		Endpoint:             endpoint,
+		HTTPClient:           hc,
+		MaxRetries:           -1, // a failure is evidence, not something to paper over
+		DisableStandaloneSSE: opts.NoStandaloneSSE,
+	}
+	c := mcp.NewClient(&mcp.Implementation{Name: "mcpconf", Version: "v1"}, nil)
+	var sopts *mcp.ClientSessionOptions
+	if opts.ProtocolVersion != "" {
+		sopts = &mcp.ClientSessionOptions{ProtocolVersion: opts.ProtocolVersion}
+	}
+	cs, err := c.Connect(ctx, transport, sopts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", endpoint, err)
+	}
+	return &Session{ClientSession: cs, Endpoint: endpoint, Token: opts.Token}, nil
+}
+
+// ProtocolVersion is the revision negotiated at initialize.
+func (s *Session) ProtocolVersion() string {
+	if r := s.InitializeResult(); r != nil {
+		return r.ProtocolVersion
+	}
+	return ""
+}
+
+// ToolError is a tool call that completed with isError set.
+type ToolError struct {
+	Tool    string
+	Message string
+}
+
+func (e *ToolError) Error() string { return fmt.Sprintf("tool %s failed: %s", e.Tool, e.Message) }
+
+// Call calls a tool and returns the "value" of its structured result (the
+// counter fakes' contract). A protocol error or a tool error is an error.
+func (s *Session) Call(ctx context.Context, tool string, args map[string]any) (int, error) {
+	res, err := s.CallTool(ctx, &mcp.CallToolParams{Name: tool, Arguments: args})
+	if err != nil {
+		return 0, fmt.Errorf("session %s: call %s: %w", s.ID(), tool, err)
+	}
+	if res.IsError {
+		return 0, &ToolError{Tool: tool, Message: textOf(res)}
+	}
+	v, err := valueOf(res)
+	if err != nil {
+		return 0, fmt.Errorf("session %s: call %s: %w", s.ID(), tool, err)
+	}
+	return v, nil
+}
+
+// Increment calls <prefix>increment with {by} and returns the new value.
+// prefix is "counter." on /mcp (tools are <upstream>.<tool>) and "" on
+// /servers/{id}/mcp.
+func (s *Session) Increment(ctx context.Context, prefix string, by int) (int, error) {
+	return s.Call(ctx, prefix+"increment", map[string]any{"by": by})
+}
+
+// Get calls <prefix>get and returns the value.
+func (s *Session) Get(ctx context.Context, prefix string) (int, error) {
+	return s.Call(ctx, prefix+"get", nil)
+}
+
+func valueOf(res *mcp.CallToolResult) (int, error) {
+	var out struct {
+		Value *int `json:"value"`
+	}
+	if res.StructuredContent != nil {
+		data, err := json.Marshal(res.StructuredContent)
+		if err != nil {
+			return 0, err
+		}
+		if err := json.Unmarshal(data, &out); err == nil && out.Value != nil {
+			return *out.Value, nil
+		}
+	}
+	// Fall back to JSON text content, as the SDK fills it from structured output.
+	for _, c := range res.Content {
+		if t, ok := c.(*mcp.TextContent); ok {
+			if err := json.Unmarshal([]byte(t.Text), &out); err == nil && out.Value != nil {
+				return *out.Value, nil
+			}
+		}
+	}
+	return 0, errors.New("result carries no structured {\"value\": N}: " + textOf(res))
+}
+
+func textOf(res *mcp.CallToolResult) string {
+	var parts []string
+	for _, c := range res.Content {
+		if t, ok := c.(*mcp.TextContent); ok {
+			parts = append(parts, t.Text)
+		}
+	}
+	if len(parts) == 0 {
+		return "(no text content)"
+	}
+	return strings.Join(parts, " ")
+}
+
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
+}

@@ -1,0 +1,103 @@
+// Command selftest runs the conformance suites against the reference gateway
+// once per emulated bug (and once without) and checks that each bug is
+// caught by exactly the requirements the catalogue says it breaks. It prints
+// a table and exits 1 on any mismatch.
+//
+//	go run ./suites/cmd/selftest --ginkgo bin/ginkgo --gateway-bin bin/gateway
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/mcpgw/conformance/suites/catalog"
+	"github.com/mcpgw/conformance/suites/selftest"
+)
+
+func main() {
+	ginkgo := flag.String("ginkgo", "bin/ginkgo", "ginkgo CLI")
+	gatewayBin := flag.String("gateway-bin", "bin/gateway", "reference gateway binary")
+	out := flag.String("out", "out/selftest", "directory for compiled suites, reports and logs")
+	procs := flag.Int("procs", 4, "parallel Ginkgo processes per run")
+	bugs := flag.String("bugs", "", "comma list of bugs to check (default: every bug whose requirements have specs)")
+	baseline := flag.Bool("baseline", true, "also run without a bug and expect no failure")
+	suitePkgs := flag.String("suites", "./suites/isolation ./suites/eviction ./suites/transport ./suites/shutdown ./suites/security ./suites/scenarios",
+		"space-separated Ginkgo suite packages to run (make passes $(SUITE_PKGS))")
+	flag.Parse()
+
+	c, err := catalog.Load()
+	if err != nil {
+		fail(err)
+	}
+	abs := func(p string) string {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			fail(err)
+		}
+		return a
+	}
+	binDir := filepath.Join(abs(*out), "bin")
+	if err := os.MkdirAll(binDir, 0o755); err != nil {
+		fail(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	// Compile each suite once; every run reuses the binaries. Each binary
+	// gets its own directory: Ginkgo names per-suite report files after it.
+	var suites []string
+	for _, pkg := range strings.Fields(*suitePkgs) {
+		name := filepath.Base(pkg)
+		bin := filepath.Join(binDir, name, name+".test")
+		cmd := exec.CommandContext(ctx, goTool(), "test", "-c", "-o", bin, pkg)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fail(fmt.Errorf("compile %s: %w", pkg, err))
+		}
+		suites = append(suites, bin)
+	}
+	opts := selftest.Options{
+		Ginkgo:       abs(*ginkgo),
+		Suites:       suites,
+		GatewayBin:   abs(*gatewayBin),
+		OutDir:       abs(*out),
+		Procs:        *procs,
+		WithBaseline: *baseline,
+		Progress:     os.Stderr,
+	}
+	if *bugs != "" {
+		opts.Bugs = strings.Split(*bugs, ",")
+	}
+	results := selftest.Run(ctx, c, opts)
+	fmt.Println()
+	selftest.PrintTable(os.Stdout, results)
+	for _, b := range c.Bugs {
+		if c.BugDeferred(b.Name) {
+			fmt.Printf("%-20s deferred: %s (its requirements have no specs yet)\n", b.Name, strings.Join(c.ExpectedFailures(b.Name), ","))
+		}
+	}
+	for _, r := range results {
+		if !r.OK() {
+			os.Exit(1)
+		}
+	}
+}
+
+func goTool() string {
+	if g := os.Getenv("GO"); g != "" {
+		return g
+	}
+	return "go"
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "selftest:", err)
+	os.Exit(2)
+}

@@ -1,0 +1,169 @@
+// Package conformance is the seam between the requirement catalogue and the
+// Ginkgo specs. A spec is declared with It(id, text, body): the requirement's
+// identity, group, level and labels are looked up in the catalogue, never
+// typed twice, and the level decides how a failure counts:
+//
+//   - MUST: a failure fails the spec.
+//   - SHOULD: a failure is recorded as a warning report entry and the spec
+//     passes, unless the target runs in strict mode (MCPCONF_STRICT=1).
+//     SHOULD bodies must assert through Gomega (Expect, Eventually) on the
+//     spec's goroutine, which is how the failure is intercepted.
+//   - PROFILE: the spec is skipped unless the target declares the profile.
+//
+// Group packages (suites/isolation, ...) declare their specs in ordinary Go
+// files with Describe and It, so the same specs can be mounted in the
+// group's own suite, in one binary with every group, or in Preview.
+package conformance
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
+	"github.com/onsi/gomega"
+
+	"github.com/mcpgw/conformance/suites/catalog"
+	"github.com/mcpgw/conformance/suites/target"
+)
+
+// Report entry names with a meaning to the report builder. Every other entry
+// a spec adds is evidence.
+const (
+	// EntryWarning marks a SHOULD requirement that was not met (non-strict).
+	EntryWarning = "warning"
+	// EntryLogPrefix starts the name of an entry carrying a replica's log.
+	EntryLogPrefix = "log: "
+)
+
+// DefaultSpecTimeout bounds every spec that does not choose its own
+// SpecTimeout: a spec that can hang is a defect.
+const DefaultSpecTimeout = 60 * time.Second
+
+// Describe declares the container of one requirement group (e.g. "ISO").
+func Describe(group string, body func()) bool {
+	ginkgo.GinkgoHelper()
+	g, ok := catalog.MustLoad().Group(group)
+	if !ok {
+		panic(fmt.Sprintf("conformance.Describe: %q is not a group of the requirement catalogue", group))
+	}
+	return ginkgo.Describe(g.ID+": "+g.Title, ginkgo.Label(g.ID), body)
+}
+
+// It declares a spec that proves requirement id. text says what this spec
+// checks (a requirement may have several specs). decorators are Ginkgo
+// decorators (e.g. SpecTimeout, Serial).
+func It(id, text string, body func(ctx ginkgo.SpecContext), decorators ...any) bool {
+	ginkgo.GinkgoHelper()
+	req, ok := catalog.MustLoad().Requirement(id)
+	if !ok {
+		panic(fmt.Sprintf("conformance.It: spec %q names %q, which is not in the requirement catalogue", text, id))
+	}
+	args := []any{ginkgo.Label(req.GinkgoLabels()...)}
+	if !slices.ContainsFunc(decorators, isSpecTimeout) {
+		args = append(args, ginkgo.SpecTimeout(DefaultSpecTimeout))
+	}
+	args = append(args, decorators...)
+	args = append(args, wrap(req, body))
+	return ginkgo.It(fmt.Sprintf("[%s] %s", id, text), args...)
+}
+
+func isSpecTimeout(d any) bool {
+	_, ok := d.(ginkgo.SpecTimeout)
+	return ok
+}
+
+// wrap applies the requirement's level to the spec body.
+func wrap(req catalog.Requirement, body func(ginkgo.SpecContext)) func(ginkgo.SpecContext) {
+	return func(ctx ginkgo.SpecContext) {
+		t, err := target.Current()
+		if err != nil {
+			ginkgo.Fail("target configuration: " + err.Error())
+		}
+		if req.Level == catalog.Profile && !t.HasProfile(req.Profile) {
+			ginkgo.Skip(fmt.Sprintf("target %q does not declare profile %s", t.Name, req.Profile))
+		}
+		if req.Level != catalog.Should {
+			body(ctx)
+			return
+		}
+		failure := intercept(func() { body(ctx) })
+		switch v, msg := judgeShould(req.ID, t.Strict, failure); v {
+		case verdictFail:
+			ginkgo.Fail(msg)
+		case verdictWarn:
+			ginkgo.AddReportEntry(EntryWarning, msg)
+		}
+	}
+}
+
+// intercept runs a SHOULD body and returns its first Gomega failure (with
+// where it happened) instead of failing the spec. Skips and other panics
+// pass through.
+func intercept(body func()) (failure error) {
+	type stop struct{}
+	gomega.RegisterFailHandler(func(message string, callerSkip ...int) {
+		skip := 0
+		if len(callerSkip) > 0 {
+			skip = callerSkip[0]
+		}
+		failure = fmt.Errorf("%s\n(at %s)", message, types.NewCodeLocation(skip+1))
+		panic(stop{})
+	})
+	defer func() {
+		gomega.RegisterFailHandler(ginkgo.Fail)
+		if r := recover(); r != nil {
+			if _, ok := r.(stop); !ok {
+				panic(r)
+			}
+		}
+	}()
+	body()
+	return nil
+}
+
+type verdict int
+
+const (
+	verdictPass verdict = iota
+	verdictWarn
+	verdictFail
+)
+
+// judgeShould decides what a SHOULD spec's outcome counts as: a failure is
+// a warning, or a failure in strict mode.
+func judgeShould(id string, strict bool, failure error) (verdict, string) {
+	switch {
+	case failure == nil:
+		return verdictPass, ""
+	case strict:
+		return verdictFail, fmt.Sprintf("%s is a SHOULD and this run is strict: %s", id, failure)
+	default:
+		return verdictWarn, fmt.Sprintf("%s (SHOULD) not met: %s", id, failure)
+	}
+}
+
+// Evidence attaches one piece of evidence (session ids, values read, status
+// codes, timings) to the running spec's report. The console shows it when
+// the spec fails (or with -v); the JSON report always carries it.
+func Evidence(name string, value any) {
+	ginkgo.GinkgoHelper()
+	ginkgo.AddReportEntry(name, value, ginkgo.ReportEntryVisibilityFailureOrVerbose)
+}
+
+// Evidencef attaches formatted evidence.
+func Evidencef(name, format string, args ...any) {
+	ginkgo.GinkgoHelper()
+	Evidence(name, fmt.Sprintf(format, args...))
+}
+
+// Timed runs f and records how long it took as evidence under name.
+func Timed(name string, f func()) time.Duration {
+	ginkgo.GinkgoHelper()
+	start := time.Now()
+	f()
+	d := time.Since(start)
+	Evidence(name, d.Round(time.Millisecond).String())
+	return d
+}

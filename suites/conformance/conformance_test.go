@@ -1,0 +1,37 @@
+package conformance
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestJudgeShould(t *testing.T) {
+	if v, _ := judgeShould("TRN-2", false, nil); v != verdictPass {
+		t.Errorf("no failure: got %v, want pass", v)
+	}
+	v, msg := judgeShould("TRN-2", false, errors.New("got 200"))
+	if v != verdictWarn || !strings.Contains(msg, "TRN-2") || !strings.Contains(msg, "got 200") {
+		t.Errorf("non-strict failure: got %v %q, want a warning naming the requirement and the failure", v, msg)
+	}
+	if v, msg := judgeShould("TRN-2", true, errors.New("got 200")); v != verdictFail || !strings.Contains(msg, "strict") {
+		t.Errorf("strict failure: got %v %q, want a failure saying strict", v, msg)
+	}
+}
+
+func TestCoverageFindsDefects(t *testing.T) {
+	specs := []SpecInfo{
+		{Text: "no id", Location: "a.go:1"},
+		{Text: "two ids", Location: "a.go:2", Requirements: []string{"ISO-1", "ISO-2"}},
+		{Text: "fine", Location: "a.go:3", Requirements: []string{"ISO-1"}},
+	}
+	defects := strings.Join(Coverage(specs), "\n")
+	for _, want := range []string{`"no id"`, `"two ids"`, "ISO-2 (MUST) has no spec", "EVI-1 (MUST) has no spec"} {
+		if !strings.Contains(defects, want) {
+			t.Errorf("Coverage should report %s; got:\n%s", want, defects)
+		}
+	}
+	if strings.Contains(defects, "XPD-1") || strings.Contains(defects, "VER-1") {
+		t.Errorf("deferred requirements need no spec; got:\n%s", defects)
+	}
+}

@@ -1,0 +1,243 @@
+// Package eviction holds the EVI specs: upstream sessions end when their
+// downstream session ends, when their upstream changes, and on idle expiry.
+package eviction
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/mcpgw/conformance/suites/client"
+	"github.com/mcpgw/conformance/suites/conformance"
+	"github.com/mcpgw/conformance/suites/driver"
+	"github.com/mcpgw/conformance/suites/fixture"
+	"github.com/mcpgw/conformance/suites/steps"
+	"github.com/mcpgw/conformance/suites/target"
+)
+
+var _ = conformance.Describe("EVI", func() {
+	conformance.It("EVI-1", "DELETE closes the session's upstream sessions on both of its upstreams", func(ctx SpecContext) {
+		c1, c2 := fixture.Counter("c1"), fixture.Counter("c2")
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(c1, c2)})
+		s := gw.Connect(ctx, "/mcp", client.Options{})
+		steps.IncrementTimes(ctx, s, "c1.", 1)
+		steps.IncrementTimes(ctx, s, "c2.", 1)
+		held1, held2 := steps.LiveIDs(c1.Stats(ctx)), steps.LiveIDs(c2.Stats(ctx))
+		Expect(held1).To(HaveLen(1))
+		Expect(held2).To(HaveLen(1))
+
+		steps.DeleteSession(ctx, gw.Raw(""), "/mcp", s.ID())
+		steps.EventuallyEnded(ctx, c1, held1, steps.EvictionBound)
+		steps.EventuallyEnded(ctx, c2, held2, steps.EvictionBound)
+	})
+
+	conformance.It("EVI-2", "a deleted session id gets 404 on POST, GET and DELETE", func(ctx SpecContext) {
+		up := fixture.Counter("counter")
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
+		raw := gw.Raw("")
+		hs, err := raw.Initialize(ctx, "/mcp")
+		Expect(err).NotTo(HaveOccurred())
+		call, err := raw.CallTool(ctx, "/mcp", hs.SessionID, "counter.increment", map[string]any{"by": 1})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(call.Status).To(Equal(200), "tools/call before DELETE: %s", call.Body)
+		steps.DeleteSession(ctx, gw.Raw(""), "/mcp", hs.SessionID)
+
+		steps.ExpectGone(ctx, raw, "/mcp", hs.SessionID)
+	})
+
+	conformance.It("EVI-3", "a client that initializes again after DELETE reads 0", func(ctx SpecContext) {
+		up := fixture.Counter("counter")
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
+		first := gw.Connect(ctx, "/mcp", client.Options{})
+		steps.IncrementTimes(ctx, first, "counter.", 4)
+		steps.DeleteSession(ctx, gw.Raw(""), "/mcp", first.ID())
+
+		again := gw.Connect(ctx, "/mcp", client.Options{})
+		v := steps.Get(ctx, again, "counter.")
+		conformance.Evidence("value read by the new session "+steps.Short(again.ID()), v)
+		Expect(v).To(Equal(0), "the new session inherited upstream state from the deleted one")
+	})
+
+	conformance.It("EVI-4", "deleting one session leaves another's upstream session and state alone", func(ctx SpecContext) {
+		up := fixture.Counter("counter")
+		// A and B are different users where the target has auth, so each
+		// holds an upstream session of its own even behind an identity pool.
+		tokens, token := steps.Identities(2)
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), Tokens: tokens})
+		a := gw.Connect(ctx, "/mcp", client.Options{Token: token(0)})
+		steps.IncrementTimes(ctx, a, "counter.", 2)
+		mid := up.Stats(ctx)
+		b := gw.Connect(ctx, "/mcp", client.Options{Token: token(1)})
+		steps.IncrementTimes(ctx, b, "counter.", 3)
+		bHeld := steps.NewSessions(mid, up.Stats(ctx))
+		Expect(bHeld).To(HaveLen(1), "B should hold one upstream session of its own")
+		initsBefore := up.Stats(ctx).Initializes
+
+		steps.DeleteSession(ctx, gw.Raw(token(0)), "/mcp", a.ID())
+		Consistently(ctx, func(g Gomega) {
+			st, err := up.FetchStats(ctx)
+			g.Expect(err).NotTo(HaveOccurred())
+			s, _ := st.Session(bHeld[0].ID)
+			g.Expect(s.EndReason).To(BeEmpty(), "B's upstream session ended when A was deleted")
+		}).WithTimeout(500 * time.Millisecond).WithPolling(50 * time.Millisecond).Should(Succeed())
+
+		v := steps.Get(ctx, b, "counter.")
+		conformance.Evidence("B reads after A's DELETE", v)
+		Expect(v).To(Equal(3))
+		steps.IncrementTimes(ctx, b, "counter.", 1)
+		st := up.Stats(ctx)
+		s, _ := st.Session(bHeld[0].ID)
+		Expect(s.Value).To(Equal(4), "B's calls should still reach its own upstream session")
+		Expect(st.Initializes).To(Equal(initsBefore), "B's upstream session should not have been rebuilt")
+	})
+
+	conformance.It("EVI-5", "changing the URL closes the old upstream session and the next call uses the new URL", func(ctx SpecContext) {
+		oldUp, newUp := fixture.Counter("counter"), fixture.Counter("counter")
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(oldUp)})
+		s := gw.Connect(ctx, "/mcp", client.Options{})
+		steps.IncrementTimes(ctx, s, "counter.", 3)
+		held := steps.LiveIDs(oldUp.Stats(ctx))
+		Expect(held).To(HaveLen(1))
+
+		changed := oldUp.Upstream()
+		changed.URL = newUp.URL()
+		putUpstream(ctx, gw, changed)
+		steps.EventuallyEnded(ctx, oldUp, held, steps.EvictionBound)
+
+		v, err := s.Increment(ctx, "counter.", 1)
+		Expect(err).NotTo(HaveOccurred(), "the first call after the change should open a new upstream session")
+		conformance.Evidence("value after the change", v)
+		Expect(v).To(Equal(1), "the call should land on a new upstream session at the new URL")
+		Expect(steps.LiveIDs(newUp.Stats(ctx))).To(HaveLen(1), "the new URL should hold the new upstream session")
+	})
+
+	conformance.It("EVI-5", "changing auth headers closes the old upstream session and the next one sends the new headers", func(ctx SpecContext) {
+		up := fixture.Counter("counter")
+		def := up.Upstream()
+		def.Headers = map[string]string{"X-Upstream-Key": "rev-1"}
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: []driver.Upstream{def}})
+		s := gw.Connect(ctx, "/mcp", client.Options{})
+		steps.IncrementTimes(ctx, s, "counter.", 3)
+		held := steps.LiveIDs(up.Stats(ctx))
+		Expect(held).To(HaveLen(1))
+
+		def.Headers = map[string]string{"X-Upstream-Key": "rev-2"}
+		putUpstream(ctx, gw, def)
+		steps.EventuallyEnded(ctx, up, held, steps.EvictionBound)
+
+		v, err := s.Increment(ctx, "counter.", 1)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(v).To(Equal(1), "the call should land on a new upstream session")
+		st := up.Stats(ctx)
+		live := steps.LiveIDs(st)
+		Expect(live).To(HaveLen(1))
+		var sent []string
+		for _, rec := range st.Headers {
+			if rec.Session == live[0] {
+				sent = append(sent, rec.Headers["X-Upstream-Key"]...)
+			}
+		}
+		conformance.Evidence("X-Upstream-Key sent on the new session", sent)
+		Expect(sent).NotTo(BeEmpty())
+		Expect(sent).To(HaveEach("rev-2"), "the new upstream session should use the new headers")
+	})
+
+	conformance.It("EVI-5", "changing TLS material closes the old upstream session", func(ctx SpecContext) {
+		up := fixture.CounterTLS("counter")
+		def := driver.Upstream{ID: "counter", URL: up.MCPURL, TLS: &driver.UpstreamTLS{CAFile: up.CAFile}}
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: []driver.Upstream{def}})
+		s := gw.Connect(ctx, "/mcp", client.Options{})
+		steps.IncrementTimes(ctx, s, "counter.", 2)
+		held := steps.LiveIDs(up.Stats(ctx))
+		Expect(held).To(HaveLen(1))
+
+		// The same certificate from a new file: the TLS material changed.
+		pem, err := os.ReadFile(up.CAFile)
+		Expect(err).NotTo(HaveOccurred())
+		rotated := filepath.Join(GinkgoT().TempDir(), "ca-rotated.pem")
+		Expect(os.WriteFile(rotated, pem, 0o600)).To(Succeed())
+		def.TLS = &driver.UpstreamTLS{CAFile: rotated}
+		putUpstream(ctx, gw, def)
+		steps.EventuallyEnded(ctx, up.Fake, held, steps.EvictionBound)
+
+		v, err := s.Increment(ctx, "counter.", 1)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(v).To(Equal(1), "the call should land on a new upstream session")
+	})
+
+	conformance.It("EVI-6", "changing name, description and tags keeps the upstream session", func(ctx SpecContext) {
+		up := fixture.Counter("counter")
+		def := up.Upstream()
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: []driver.Upstream{def}})
+		s := gw.Connect(ctx, "/mcp", client.Options{})
+		steps.IncrementTimes(ctx, s, "counter.", 3)
+		before := up.Stats(ctx)
+		held := steps.LiveIDs(before)
+		Expect(held).To(HaveLen(1))
+
+		def.Name, def.Description, def.Tags = "Counter (renamed)", "a cosmetic edit", []string{"cosmetic"}
+		putUpstream(ctx, gw, def)
+
+		v, err := s.Increment(ctx, "counter.", 1)
+		Expect(err).NotTo(HaveOccurred())
+		after := up.Stats(ctx)
+		conformance.Evidence("value after the cosmetic change", v)
+		conformance.Evidence("initializes before/after", []int{before.Initializes, after.Initializes})
+		Expect(after.Initializes).To(Equal(before.Initializes), "a cosmetic change should not open a new upstream session")
+		Expect(v).To(Equal(4), "the upstream state should survive a cosmetic change")
+		steps.StillLive(ctx, up, held)
+	})
+
+	conformance.It("EVI-7", "removing an upstream closes its sessions, its tools fail clearly, others keep working", func(ctx SpecContext) {
+		c1, c2 := fixture.Counter("c1"), fixture.Counter("c2")
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(c1, c2)})
+		s := gw.Connect(ctx, "/mcp", client.Options{})
+		steps.IncrementTimes(ctx, s, "c1.", 2)
+		steps.IncrementTimes(ctx, s, "c2.", 2)
+		held := steps.LiveIDs(c1.Stats(ctx))
+		Expect(held).To(HaveLen(1))
+
+		res, err := gw.Admin().Delete(ctx, "c1")
+		Expect(err).NotTo(HaveOccurred())
+		conformance.Evidence("DELETE /admin/upstreams/c1", res.Status)
+		steps.EventuallyEnded(ctx, c1, held, steps.EvictionBound)
+
+		cctx, cancel := context.WithTimeout(ctx, steps.CallTimeout)
+		defer cancel()
+		_, err = s.Increment(cctx, "c1.", 1)
+		Expect(err).To(HaveOccurred(), "a call to a removed upstream's tool should fail")
+		conformance.Evidence("error for c1.increment", err.Error())
+		Expect(err.Error()).To(Or(ContainSubstring("c1"), ContainSubstring("unknown"), ContainSubstring("not found")),
+			"the error should say which tool or upstream is gone")
+
+		v, err := s.Increment(ctx, "c2.", 1)
+		Expect(err).NotTo(HaveOccurred(), "other upstreams should keep working")
+		Expect(v).To(Equal(3), "c2's upstream session should be untouched")
+	})
+
+	conformance.It("EVI-8", "an idle session expired by the gateway has its upstream sessions closed", func(ctx SpecContext) {
+		fixture.Require(target.SessionTimeout)
+		const idle = 2 * time.Second
+		up := fixture.Counter("counter")
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), SessionTimeout: idle})
+		s := gw.Connect(ctx, "/mcp", client.Options{NoStandaloneSSE: true})
+		steps.IncrementTimes(ctx, s, "counter.", 2)
+		held := steps.LiveIDs(up.Stats(ctx))
+		Expect(held).To(HaveLen(1))
+		conformance.Evidence("session timeout", idle.String())
+
+		steps.EventuallyEnded(ctx, up, held, idle+steps.EvictionBound+time.Second)
+	})
+})
+
+// putUpstream changes an upstream through the target's upstream management.
+func putUpstream(ctx context.Context, gw *fixture.Gateway, u driver.Upstream) {
+	GinkgoHelper()
+	res, err := gw.Admin().Put(ctx, u)
+	Expect(err).NotTo(HaveOccurred())
+	conformance.Evidencef("PUT /admin/upstreams/"+u.ID, "%d %s", res.Status, res.Body)
+}

@@ -1,0 +1,200 @@
+// Package selftest proves the suites have teeth: for each bug the reference
+// gateway can emulate (--emulate-bug), it runs the conformance suites against
+// a gateway with that bug, in strict mode, and checks that exactly the
+// requirements the catalogue expects to fail do fail, and all others pass.
+package selftest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mcpgw/conformance/reports"
+	"github.com/mcpgw/conformance/suites/catalog"
+	"github.com/mcpgw/conformance/suites/target"
+)
+
+// Baseline is the pseudo-bug of the run without any emulated bug.
+const Baseline = "(none)"
+
+// Options say what to run.
+type Options struct {
+	// Ginkgo is the ginkgo CLI.
+	Ginkgo string
+	// Suites are precompiled suite binaries (*.test).
+	Suites []string
+	// GatewayBin is the reference gateway binary.
+	GatewayBin string
+	// OutDir receives one JSON report and one log per run.
+	OutDir string
+	// Procs is the number of parallel Ginkgo processes per run.
+	Procs int
+	// Bugs to check; empty = every catalogue bug that is not deferred.
+	Bugs []string
+	// WithBaseline also runs without a bug, expecting no failure.
+	WithBaseline bool
+	// Progress receives one line per run as it finishes.
+	Progress io.Writer
+}
+
+// Result is one run: a bug (or Baseline) and what failed.
+type Result struct {
+	Bug      string
+	Expected []string
+	Failed   []string
+	// Missing: expected to fail, did not (the bug is not caught there).
+	Missing []string
+	// Unexpected: failed without being expected.
+	Unexpected []string
+	// Skipped lists requirements that were skipped or not run.
+	Skipped  []string
+	Duration time.Duration
+	Report   string
+	Log      string
+	Err      error
+}
+
+// OK reports whether the run failed exactly the expected requirements.
+func (r Result) OK() bool { return r.Err == nil && len(r.Missing) == 0 && len(r.Unexpected) == 0 }
+
+// Compare checks a run's matrix against the catalogue's expectations for bug.
+func Compare(c *catalog.Catalog, bug string, m *reports.Matrix) Result {
+	res := Result{Bug: bug}
+	if bug != Baseline {
+		res.Expected = c.ExpectedFailures(bug)
+	}
+	for _, row := range m.Rows {
+		id := row.Requirement.ID
+		switch row.Status {
+		case reports.Fail, reports.Warn:
+			res.Failed = append(res.Failed, id)
+			if !slices.Contains(res.Expected, id) {
+				res.Unexpected = append(res.Unexpected, id)
+			}
+		case reports.Skip, reports.NotRun:
+			res.Skipped = append(res.Skipped, id)
+		}
+	}
+	for _, id := range res.Expected {
+		if !slices.Contains(res.Failed, id) {
+			res.Missing = append(res.Missing, id)
+		}
+	}
+	return res
+}
+
+// Run executes every requested run, one after another (the shutdown specs
+// measure time, so runs do not compete for the CPU).
+func Run(ctx context.Context, c *catalog.Catalog, opts Options) []Result {
+	bugs := opts.Bugs
+	if len(bugs) == 0 {
+		for _, b := range c.Bugs {
+			if !c.BugDeferred(b.Name) {
+				bugs = append(bugs, b.Name)
+			}
+		}
+	}
+	if opts.WithBaseline {
+		bugs = append([]string{Baseline}, bugs...)
+	}
+	var results []Result
+	for _, bug := range bugs {
+		r := runOne(ctx, c, opts, bug)
+		if opts.Progress != nil {
+			verdict := "ok"
+			if !r.OK() {
+				verdict = "MISMATCH"
+			}
+			fmt.Fprintf(opts.Progress, "selftest: %-20s %s in %s\n", bug, verdict, r.Duration.Round(time.Second))
+		}
+		results = append(results, r)
+	}
+	return results
+}
+
+func runOne(ctx context.Context, c *catalog.Catalog, opts Options, bug string) Result {
+	start := time.Now()
+	name := bug
+	if bug == Baseline {
+		name = "baseline"
+	}
+	dir := filepath.Join(opts.OutDir, name)
+	if err := os.RemoveAll(dir); err != nil {
+		return Result{Bug: bug, Err: err}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Result{Bug: bug, Err: err}
+	}
+	report := filepath.Join(dir, "report.json")
+	logPath := filepath.Join(dir, "ginkgo.log")
+	args := []string{
+		fmt.Sprintf("--procs=%d", max(1, opts.Procs)), "--timeout=10m", "--keep-going", "--no-color", "--succinct",
+		"--output-dir=" + dir, "--json-report=report.json",
+	}
+	args = append(args, opts.Suites...)
+	cmd := exec.CommandContext(ctx, opts.Ginkgo, args...)
+	cmd.Env = append(os.Environ(),
+		target.EnvGatewayBin+"="+opts.GatewayBin,
+		target.EnvStrict+"=1",
+		target.EnvEmulateBug+"=",
+	)
+	if bug != Baseline {
+		cmd.Env = append(cmd.Env, target.EnvEmulateBug+"="+bug)
+	}
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return Result{Bug: bug, Err: err}
+	}
+	defer logFile.Close()
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	runErr := cmd.Run() // failing specs are the point: judge from the report
+	runs, err := reports.Load(report)
+	if err != nil {
+		return Result{Bug: bug, Err: fmt.Errorf("no report from the run (%v): %w; see %s", runErr, err, logPath), Log: logPath, Duration: time.Since(start)}
+	}
+	m := reports.Build(c, runs)
+	res := Compare(c, bug, m)
+	for _, s := range m.Suites {
+		for _, f := range s.Failures {
+			res.Err = fmt.Errorf("suite %s failed outside its specs: %s", s.Description, f)
+		}
+	}
+	res.Duration, res.Report, res.Log = time.Since(start), report, logPath
+	return res
+}
+
+// PrintTable writes one line per run: the bug, what the catalogue expects,
+// what failed, and the verdict.
+func PrintTable(w io.Writer, results []Result) {
+	fmt.Fprintf(w, "%-20s %-22s %-22s %-9s %s\n", "emulated bug", "expected to fail", "failed", "time", "verdict")
+	for _, r := range results {
+		verdict := "ok"
+		switch {
+		case r.Err != nil:
+			verdict = "ERROR: " + r.Err.Error()
+		case !r.OK():
+			var parts []string
+			if len(r.Missing) > 0 {
+				parts = append(parts, "not caught by "+strings.Join(r.Missing, ","))
+			}
+			if len(r.Unexpected) > 0 {
+				parts = append(parts, "also failed "+strings.Join(r.Unexpected, ","))
+			}
+			verdict = "MISMATCH: " + strings.Join(parts, "; ") + " (log: " + r.Log + ")"
+		}
+		fmt.Fprintf(w, "%-20s %-22s %-22s %-9s %s\n", r.Bug, list(r.Expected), list(r.Failed), r.Duration.Round(time.Second), verdict)
+	}
+}
+
+func list(ids []string) string {
+	if len(ids) == 0 {
+		return "-"
+	}
+	return strings.Join(ids, ",")
+}

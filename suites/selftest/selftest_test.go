@@ -1,0 +1,40 @@
+package selftest
+
+import (
+	"testing"
+
+	"github.com/mcpgw/conformance/reports"
+	"github.com/mcpgw/conformance/suites/catalog"
+)
+
+func matrix(c *catalog.Catalog, status map[string]reports.Status) *reports.Matrix {
+	m := &reports.Matrix{}
+	for _, r := range c.Requirements {
+		s, ok := status[r.ID]
+		if !ok {
+			s = reports.Pass
+		}
+		m.Rows = append(m.Rows, reports.Row{Requirement: r, Status: s})
+	}
+	return m
+}
+
+func TestCompare(t *testing.T) {
+	c := catalog.MustLoad()
+	exact := Compare(c, "shared-upstream", matrix(c, map[string]reports.Status{"ISO-1": reports.Fail, "ISO-2": reports.Fail}))
+	if !exact.OK() {
+		t.Errorf("exactly ISO-1 and ISO-2 failing should be ok: %+v", exact)
+	}
+	missed := Compare(c, "shared-upstream", matrix(c, map[string]reports.Status{"ISO-1": reports.Fail}))
+	if missed.OK() || len(missed.Missing) != 1 || missed.Missing[0] != "ISO-2" {
+		t.Errorf("ISO-2 not failing should be reported missing: %+v", missed)
+	}
+	extra := Compare(c, "shared-upstream", matrix(c, map[string]reports.Status{"ISO-1": reports.Fail, "ISO-2": reports.Fail, "EVI-6": reports.Warn}))
+	if extra.OK() || len(extra.Unexpected) != 1 || extra.Unexpected[0] != "EVI-6" {
+		t.Errorf("a warning outside the expectations should count: %+v", extra)
+	}
+	base := Compare(c, Baseline, matrix(c, map[string]reports.Status{"SHD-5": reports.Skip}))
+	if !base.OK() || len(base.Skipped) != 1 {
+		t.Errorf("a clean baseline with a skip should be ok: %+v", base)
+	}
+}

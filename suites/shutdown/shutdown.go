@@ -1,0 +1,203 @@
+// Package shutdown holds the SHD specs: a replica stops within its bound
+// whatever its upstreams do, closes healthy upstream sessions cleanly and
+// lets go of what it owned.
+package shutdown
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/mcpgw/conformance/fakes/wedge"
+	"github.com/mcpgw/conformance/suites/client"
+	"github.com/mcpgw/conformance/suites/conformance"
+	"github.com/mcpgw/conformance/suites/driver"
+	"github.com/mcpgw/conformance/suites/fixture"
+	"github.com/mcpgw/conformance/suites/steps"
+	"github.com/mcpgw/conformance/suites/target"
+)
+
+var _ = conformance.Describe("SHD", func() {
+	conformance.It("SHD-1", "SIGTERM with an upstream whose DELETE never answers exits within 2 x timeout + 1 s", func(ctx SpecContext) {
+		fixture.Require(target.Signals)
+		w := fixture.Wedge("w", wedge.Delete)
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(w)})
+		s := gw.Connect(ctx, "/mcp", client.Options{})
+		steps.IncrementTimes(ctx, s, "w.", 1)
+		Expect(steps.LiveIDs(w.Stats(ctx))).To(HaveLen(1))
+
+		terminateWithinBound(gw, gw.Replica(0))
+	})
+
+	conformance.It("SHD-2", "SIGTERM with 50 wedged upstream sessions still exits within the bound", func(ctx SpecContext) {
+		fixture.Require(target.Signals)
+		w := fixture.Wedge("w", wedge.Delete)
+		const n = 50
+		tokens, token := steps.Identities(n)
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(w), Tokens: tokens})
+		errs := steps.Concurrently(n, func(i int) error {
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			s, err := client.Connect(cctx, gw.MCP(), client.Options{NoStandaloneSSE: true, Token: token(i)})
+			if err != nil {
+				return err
+			}
+			DeferCleanup(func() { _ = s.Close() })
+			_, err = s.Increment(cctx, "w.", 1)
+			return err
+		}, 10)
+		Expect(errs).To(BeEmpty())
+		Expect(steps.LiveIDs(w.Stats(ctx))).To(HaveLen(n), "each downstream session should hold its own wedged upstream session")
+		conformance.Evidence("wedged upstream sessions", n)
+
+		terminateWithinBound(gw, gw.Replica(0))
+	})
+
+	conformance.It("SHD-3", "SIGTERM with a tool call that never returns exits within the bound and the caller gets an answer", func(ctx SpecContext) {
+		fixture.Require(target.Signals)
+		w := fixture.Wedge("w", wedge.Call)
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(w)})
+		raw := gw.Raw("")
+		raw.Timeout = 30 * time.Second
+		hs, err := raw.Initialize(ctx, "/mcp")
+		Expect(err).NotTo(HaveOccurred())
+
+		type outcome struct {
+			res *client.Response
+			err error
+			at  time.Time
+		}
+		done := make(chan outcome, 1)
+		go func() {
+			res, err := raw.CallTool(context.Background(), "/mcp", hs.SessionID, "w.hang", nil)
+			done <- outcome{res, err, time.Now()}
+		}()
+		Eventually(ctx, func(g Gomega) {
+			st, err := w.FetchStats(ctx)
+			g.Expect(err).NotTo(HaveOccurred())
+			calls := 0
+			for _, l := range st.Live {
+				calls += l.Calls
+			}
+			g.Expect(calls).To(BeNumerically(">=", 1), "the hang call has not reached the upstream yet")
+		}).WithTimeout(5 * time.Second).WithPolling(20 * time.Millisecond).Should(Succeed())
+
+		sent := terminateWithinBound(gw, gw.Replica(0))
+		var o outcome
+		Eventually(done).WithTimeout(time.Second).Should(Receive(&o),
+			"the client with the call in flight was still waiting 1 s after the replica exited")
+		switch {
+		case o.err != nil:
+			conformance.Evidencef("in-flight call", "error after %s: %v", o.at.Sub(sent).Round(time.Millisecond), o.err)
+		default:
+			conformance.Evidencef("in-flight call", "status %d after %s: %s", o.res.Status, o.at.Sub(sent).Round(time.Millisecond), o.res.Body)
+			// A stream that ends without an answer is a closed connection
+			// to the client; only a result would be wrong (the call never
+			// returned upstream).
+			if msg, err := o.res.Message(); o.res.Status == 200 && err == nil {
+				Expect(msg.Error).NotTo(BeNil(), "the in-flight call should end in an error, not a result")
+			}
+		}
+	})
+
+	conformance.It("SHD-4", "graceful shutdown closes every healthy upstream session", func(ctx SpecContext) {
+		fixture.Require(target.Signals)
+		c1, c2 := fixture.Counter("c1"), fixture.Counter("c2")
+		tokens, token := steps.Identities(3)
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(c1, c2), Tokens: tokens})
+		for i := range 3 {
+			s := gw.Connect(ctx, "/mcp", client.Options{Token: token(i)})
+			steps.IncrementTimes(ctx, s, "c1.", 1)
+			steps.IncrementTimes(ctx, s, "c2.", 1)
+		}
+		held1, held2 := steps.LiveIDs(c1.Stats(ctx)), steps.LiveIDs(c2.Stats(ctx))
+		Expect(held1).To(HaveLen(3))
+		Expect(held2).To(HaveLen(3))
+
+		terminateWithinBound(gw, gw.Replica(0))
+		steps.EventuallyEnded(ctx, c1, held1, time.Second)
+		steps.EventuallyEnded(ctx, c2, held2, time.Second)
+	})
+
+	conformance.It("SHD-5", "after a replica shuts down, another replica answers 404 for its sessions at once", func(ctx SpecContext) {
+		fixture.Require(target.Signals, target.MultiReplica)
+		up := fixture.Counter("counter")
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), Replicas: 2})
+		owner, other := gw.Replica(0), gw.Replica(1)
+		s := fixture.ConnectURL(ctx, owner.URL+"/mcp", client.Options{NoStandaloneSSE: true})
+		steps.IncrementTimes(ctx, s, "counter.", 1)
+
+		terminateWithinBound(gw, owner)
+		raw := &client.Raw{Base: other.URL, ProtocolVersion: s.ProtocolVersion(), Timeout: 2 * time.Second}
+		res, err := raw.CallTool(ctx, "/mcp", s.ID(), "counter.get", nil)
+		Expect(err).NotTo(HaveOccurred(), "replica %s should answer for the stopped owner's session at once", other.ID)
+		conformance.Evidencef("POST via "+other.ID, "%d after %s", res.Status, res.Elapsed.Round(time.Millisecond))
+		Expect(res.Status).To(Equal(404))
+		Expect(res.Elapsed).To(BeNumerically("<", time.Second), "the answer should not wait on the stopped owner")
+	})
+
+	conformance.It("SHD-6", "while draining, new requests are refused quickly", func(ctx SpecContext) {
+		fixture.Require(target.Signals)
+		// A wedged upstream keeps the replica draining for its grace period.
+		w := fixture.Wedge("w", wedge.Delete)
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(w)})
+		s := gw.Connect(ctx, "/mcp", client.Options{NoStandaloneSSE: true})
+		steps.IncrementTimes(ctx, s, "w.", 1)
+		r := gw.Replica(0)
+
+		Expect(r.Signal(syscall.SIGTERM)).To(Succeed())
+		raw := &client.Raw{Base: r.URL, Timeout: time.Second}
+		Eventually(ctx, func(g Gomega) {
+			res, err := raw.Do(ctx, http.MethodGet, "/readyz", nil, nil)
+			if err == nil {
+				g.Expect(res.Status).NotTo(Equal(200), "GET /readyz still says ready")
+			}
+		}).WithTimeout(time.Second).WithPolling(20*time.Millisecond).Should(Succeed(),
+			"the replica should stop reporting ready within 1 s of SIGTERM")
+		draining := r.Running()
+
+		start := time.Now()
+		res, err := raw.Post(ctx, "/mcp", "", []byte(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"late","version":"v1"}}}`))
+		took := time.Since(start)
+		switch {
+		case err != nil:
+			conformance.Evidencef("new initialize while draining", "%v after %s (replica still running: %v)", err, took.Round(time.Millisecond), draining)
+			Expect(isRefusal(err)).To(BeTrue(), "a new request during shutdown should be refused, got %v", err)
+		default:
+			conformance.Evidencef("new initialize while draining", "%d after %s (replica still running: %v)", res.Status, took.Round(time.Millisecond), draining)
+			Expect(res.Status).To(Equal(503), "a new request during shutdown should get 503: %s", res.Body)
+		}
+		Expect(took).To(BeNumerically("<", time.Second))
+	})
+})
+
+// terminateWithinBound sends SIGTERM and expects the replica to exit within
+// 2 x its shutdown timeout + 1 s. It returns when the signal was sent.
+func terminateWithinBound(gw *fixture.Gateway, r *driver.Replica) time.Time {
+	GinkgoHelper()
+	bound := gw.Bound()
+	sent := time.Now()
+	Expect(r.Signal(syscall.SIGTERM)).To(Succeed())
+	// Wait a little past the bound so a late exit is measured, not guessed.
+	exit, err := r.WaitExit(bound + 2*time.Second)
+	if err != nil {
+		conformance.Evidencef("shutdown of "+r.ID, "still running %s after SIGTERM (bound %s)", bound+2*time.Second, bound)
+		Fail(fmt.Sprintf("replica %s did not exit within %s of SIGTERM (bound: 2 x %s + 1 s)", r.ID, bound+2*time.Second, gw.ShutdownTimeout))
+	}
+	took := exit.At.Sub(sent)
+	conformance.Evidencef("shutdown of "+r.ID, "%s after SIGTERM, %s (bound %s)", took.Round(time.Millisecond), exit, bound)
+	Expect(took).To(BeNumerically("<=", bound), "replica %s took %s to exit; the bound is 2 x %s + 1 s", r.ID, took, gw.ShutdownTimeout)
+	return sent
+}
+
+// isRefusal reports a connection refused or reset, which is how a closed
+// listener refuses.
+func isRefusal(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
+}

@@ -1,0 +1,236 @@
+// Package target describes the gateway under test: which driver starts it,
+// which binary or command it runs, how many replicas, which capabilities and
+// profiles it declares, and the run's switches (strict mode, emulated bug).
+//
+// One Target is built per test process by Load, from a YAML target file
+// (MCPCONF_TARGET) overridden by MCPCONF_* environment variables. With
+// neither, the target is the reference gateway run by the process driver.
+package target
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Drivers.
+const (
+	DriverProcess   = "process"   // replicas are child processes of a gateway binary
+	DriverContainer = "container" // testcontainers-go (issue 5)
+	DriverExternal  = "external"  // replicas already running (issue 6)
+)
+
+// Capability names a feature a spec may need; a target that lacks it makes
+// the spec skip with the reason.
+type Capability string
+
+const (
+	// AdminAPI: upstreams can be added, changed and removed at run time
+	// (the reference /admin API).
+	AdminAPI Capability = "admin-api"
+	// Auth: the gateway maps bearer tokens to identities (--auth-tokens).
+	Auth Capability = "auth"
+	// Signals: the driver can signal and kill replicas and observe their exit.
+	Signals Capability = "signals"
+	// SessionTimeout: the idle downstream session timeout is configurable.
+	SessionTimeout Capability = "session-timeout"
+	// MultiReplica: several replicas share ownership through Redis.
+	MultiReplica Capability = "multi-replica"
+)
+
+// Target is everything the suites know about the gateway under test.
+type Target struct {
+	// Name labels the target in reports.
+	Name string `yaml:"name"`
+	// Driver is process, container or external.
+	Driver string `yaml:"driver"`
+	// Gateway says what to run for the process driver.
+	Gateway Gateway `yaml:"gateway"`
+	// Replicas is how many replicas multi-replica specs start (>= 2 to be useful).
+	Replicas int `yaml:"replicas"`
+	// Capabilities the target declares (see the Capability constants).
+	Capabilities []Capability `yaml:"capabilities"`
+	// Profiles the target declares, e.g. strict-405.
+	Profiles []string `yaml:"profiles"`
+	// Redis is a Redis URL for multi-replica runs; empty = embedded miniredis.
+	Redis string `yaml:"redis"`
+	// Strict makes SHOULD failures fail the run instead of warning.
+	Strict bool `yaml:"strict"`
+	// EmulateBug is passed to the reference gateway as --emulate-bug.
+	EmulateBug string `yaml:"emulateBug"`
+	// ReadyTimeout bounds how long a replica may take to answer /readyz.
+	ReadyTimeout Duration `yaml:"readyTimeout"`
+}
+
+// Gateway is how the process driver gets a gateway binary.
+type Gateway struct {
+	// Bin is a built gateway binary. Empty = build Package from the module.
+	Bin string `yaml:"bin"`
+	// Package is the main package built when Bin is empty.
+	Package string `yaml:"package"`
+	// Args are extra arguments for every replica.
+	Args []string `yaml:"args"`
+	// Env is extra environment for every replica.
+	Env map[string]string `yaml:"env"`
+}
+
+// Duration is a time.Duration that reads "1s" from YAML.
+type Duration time.Duration
+
+// UnmarshalYAML reads a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Reference returns the default target: the reference gateway of this
+// module, built from ./servers/gateway and run by the process driver.
+func Reference() *Target {
+	return &Target{
+		Name:     "reference gateway",
+		Driver:   DriverProcess,
+		Gateway:  Gateway{Package: "./servers/gateway"},
+		Replicas: 1,
+		// multi-replica arrives with issue 4 (cross-replica ownership).
+		Capabilities: []Capability{AdminAPI, Auth, Signals, SessionTimeout},
+		Profiles:     []string{"strict-405"},
+		ReadyTimeout: Duration(15 * time.Second),
+	}
+}
+
+// Has reports whether the target declares a capability.
+func (t *Target) Has(c Capability) bool { return slices.Contains(t.Capabilities, c) }
+
+// HasProfile reports whether the target declares a profile.
+func (t *Target) HasProfile(p string) bool { return slices.Contains(t.Profiles, p) }
+
+// Environment variables read by Load.
+const (
+	EnvTarget       = "MCPCONF_TARGET"       // target YAML file
+	EnvDriver       = "MCPCONF_DRIVER"       // process | container | external
+	EnvGatewayBin   = "MCPCONF_GATEWAY_BIN"  // gateway binary for the process driver
+	EnvReplicas     = "MCPCONF_REPLICAS"     // replica count for multi-replica specs
+	EnvCapabilities = "MCPCONF_CAPABILITIES" // comma list replacing the declared set ("none": empty)
+	EnvProfiles     = "MCPCONF_PROFILES"     // comma list replacing the declared set ("none": empty)
+	EnvRedis        = "MCPCONF_REDIS"        // Redis URL instead of embedded miniredis
+	EnvStrict       = "MCPCONF_STRICT"       // 1/true: SHOULD failures fail
+	EnvEmulateBug   = "MCPCONF_EMULATE_BUG"  // --emulate-bug for the reference gateway
+)
+
+var (
+	once   sync.Once
+	loaded *Target
+	err    error
+)
+
+// Current returns the target of this test process, loaded once.
+func Current() (*Target, error) {
+	once.Do(func() { loaded, err = Load(os.Getenv) })
+	return loaded, err
+}
+
+// Load builds the target from the target file named by MCPCONF_TARGET (if
+// any) and the MCPCONF_* overrides, read through getenv.
+func Load(getenv func(string) string) (*Target, error) {
+	t := Reference()
+	if path := getenv(EnvTarget); path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", EnvTarget, err)
+		}
+		t = &Target{Replicas: 1, ReadyTimeout: Duration(15 * time.Second)}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(t); err != nil {
+			return nil, fmt.Errorf("target file %s: %w", path, err)
+		}
+		// A relative binary path is relative to the target file.
+		if t.Gateway.Bin != "" && !filepath.IsAbs(t.Gateway.Bin) && strings.ContainsRune(t.Gateway.Bin, filepath.Separator) {
+			t.Gateway.Bin = filepath.Join(filepath.Dir(path), t.Gateway.Bin)
+		}
+		if t.Name == "" {
+			t.Name = filepath.Base(path)
+		}
+	}
+	if v := getenv(EnvDriver); v != "" {
+		t.Driver = v
+	}
+	if v := getenv(EnvGatewayBin); v != "" {
+		t.Gateway.Bin = v
+	}
+	if v := getenv(EnvReplicas); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s=%q: want a positive integer", EnvReplicas, v)
+		}
+		t.Replicas = n
+	}
+	if v := getenv(EnvCapabilities); v != "" {
+		t.Capabilities = nil
+		for _, c := range splitList(v) {
+			t.Capabilities = append(t.Capabilities, Capability(c))
+		}
+	}
+	if v := getenv(EnvProfiles); v != "" {
+		t.Profiles = splitList(v)
+	}
+	if v := getenv(EnvRedis); v != "" {
+		t.Redis = v
+	}
+	if v := getenv(EnvStrict); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s=%q: want 1/0 or true/false", EnvStrict, v)
+		}
+		t.Strict = b
+	}
+	if v := getenv(EnvEmulateBug); v != "" {
+		t.EmulateBug = v
+	}
+	return t, t.validate()
+}
+
+func (t *Target) validate() error {
+	switch t.Driver {
+	case DriverProcess:
+		if t.Gateway.Bin == "" && t.Gateway.Package == "" {
+			return fmt.Errorf("target %s: the process driver needs gateway.bin or gateway.package", t.Name)
+		}
+	case DriverContainer, DriverExternal:
+	default:
+		return fmt.Errorf("target %s: unknown driver %q (want process, container or external)", t.Name, t.Driver)
+	}
+	if t.ReadyTimeout <= 0 {
+		t.ReadyTimeout = Duration(15 * time.Second)
+	}
+	known := []Capability{AdminAPI, Auth, Signals, SessionTimeout, MultiReplica}
+	for _, c := range t.Capabilities {
+		if !slices.Contains(known, c) {
+			return fmt.Errorf("target %s: unknown capability %q (known: %v)", t.Name, c, known)
+		}
+	}
+	return nil
+}
+
+// splitList reads a comma list; "none" stands for the empty list.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" && s != "none" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

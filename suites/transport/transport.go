@@ -1,0 +1,236 @@
+// Package transport holds the TRN specs: the edges of the Streamable HTTP
+// transport that clients depend on (status codes, headers, streams).
+package transport
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/mcpgw/conformance/suites/client"
+	"github.com/mcpgw/conformance/suites/conformance"
+	"github.com/mcpgw/conformance/suites/fixture"
+	"github.com/mcpgw/conformance/suites/steps"
+)
+
+// sessionBearing are the revisions with protocol-level sessions.
+var sessionBearing = []string{"2025-03-26", "2025-06-18", "2025-11-25"}
+
+// getBound is the "within 1 s" of TRN-1 and TRN-9.
+const getBound = time.Second
+
+var _ = conformance.Describe("TRN", func() {
+	routes := []string{"/mcp", fixture.ServerPath("counter")}
+
+	conformance.It("TRN-1", "GET without a session id is answered within 1 s with 400 or 405", func(ctx SpecContext) {
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+		raw := gw.Raw("")
+		for _, path := range routes {
+			res, err := raw.Get(ctx, path, "", getBound)
+			Expect(err).NotTo(HaveOccurred(), "GET %s without a session id got no answer within %s", path, getBound)
+			conformance.Evidencef("GET "+path+" (no session)", "%d after %s, Content-Type %q", res.Status, res.Elapsed.Round(time.Millisecond), res.Header.Get("Content-Type"))
+			Expect(res.Status).To(BeElementOf(400, 405), "GET %s without a session id: a %d (an open stream for no session) leaves clients waiting", path, res.Status)
+		}
+	})
+
+	conformance.It("TRN-1s", "GET without a session id is 405 with Allow: POST, DELETE", func(ctx SpecContext) {
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+		raw := gw.Raw("")
+		for _, path := range routes {
+			res, err := raw.Get(ctx, path, "", getBound)
+			Expect(err).NotTo(HaveOccurred(), "GET %s without a session id got no answer within %s", path, getBound)
+			conformance.Evidencef("GET "+path+" (no session)", "%d Allow=%q", res.Status, res.Header.Values("Allow"))
+			Expect(res.Status).To(Equal(405), "GET %s", path)
+			allow := allowed(res.Header)
+			Expect(allow).To(ContainElements("POST", "DELETE"), "Allow header of GET %s", path)
+			Expect(allow).NotTo(ContainElement("GET"), "Allow must not offer the method just refused")
+		}
+	})
+
+	conformance.It("TRN-2", "POST of a non-initialize request without a session id gets 400", func(ctx SpecContext) {
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+		raw := gw.Raw("")
+		raw.ProtocolVersion = client.DefaultProtocolVersion
+		for _, path := range routes {
+			res, err := raw.Post(ctx, path, "", raw.Request("tools/list", nil))
+			Expect(err).NotTo(HaveOccurred())
+			conformance.Evidencef("POST tools/list "+path+" (no session)", "%d %s", res.Status, clip(res.Body))
+			Expect(res.Status).To(Equal(400), "POST tools/list on %s without a session id", path)
+		}
+	})
+
+	conformance.It("TRN-3", "an unknown session id gets 404 on POST, GET and DELETE", func(ctx SpecContext) {
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+		raw := gw.Raw("")
+		raw.ProtocolVersion = client.DefaultProtocolVersion
+		unknown := randomID()
+		conformance.Evidence("unknown session id", unknown)
+		for _, path := range routes {
+			steps.ExpectGone(ctx, raw, path, unknown)
+		}
+	})
+
+	conformance.It("TRN-3", "an ended session id gets 404 on POST, GET and DELETE", func(ctx SpecContext) {
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+		raw := gw.Raw("")
+		for _, path := range routes {
+			hs, err := raw.Initialize(ctx, path)
+			Expect(err).NotTo(HaveOccurred())
+			steps.DeleteSession(ctx, raw, path, hs.SessionID)
+			steps.ExpectGone(ctx, raw, path, hs.SessionID)
+		}
+	})
+
+	conformance.It("TRN-4", "DELETE without a session id gets 400", func(ctx SpecContext) {
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+		raw := gw.Raw("")
+		for _, path := range routes {
+			res, err := raw.Delete(ctx, path, "")
+			Expect(err).NotTo(HaveOccurred())
+			conformance.Evidencef("DELETE "+path+" (no session)", "%d %s", res.Status, clip(res.Body))
+			Expect(res.Status).To(Equal(400), "DELETE %s without a session id", path)
+		}
+	})
+
+	conformance.It("TRN-5", "an unknown server path gets 404 without Allow for every method", func(ctx SpecContext) {
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+		raw := gw.Raw("")
+		const path = "/servers/nope/mcp"
+		post, err := raw.Post(ctx, path, "", initializeBody(raw))
+		Expect(err).NotTo(HaveOccurred())
+		get, err := raw.Get(ctx, path, "", getBound)
+		Expect(err).NotTo(HaveOccurred())
+		del, err := raw.Delete(ctx, path, randomID())
+		Expect(err).NotTo(HaveOccurred())
+		put, err := raw.Do(ctx, http.MethodPut, path, nil, []byte("{}"))
+		Expect(err).NotTo(HaveOccurred())
+		for name, res := range map[string]*client.Response{"POST": post, "GET": get, "DELETE": del, "PUT": put} {
+			conformance.Evidencef(name+" "+path, "%d Allow=%q", res.Status, res.Header.Values("Allow"))
+			Expect(res.Status).To(Equal(404), "%s %s", name, path)
+			Expect(res.Header.Values("Allow")).To(BeEmpty(), "%s %s: a 404 carries no Allow header", name, path)
+		}
+	})
+
+	conformance.It("TRN-6", "with auth on, missing credentials get 401 and wrong ones 401 or 403, never 405", func(ctx SpecContext) {
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{
+			Upstreams: fixture.Upstreams(fixture.Counter("counter")),
+			Tokens:    map[string]string{"tok-alice": "alice"},
+		})
+		for _, cred := range []struct {
+			token string
+			want  []int
+		}{{"", []int{401}}, {"tok-wrong", []int{401, 403}}} {
+			raw := gw.Raw(cred.token)
+			for _, path := range routes {
+				post, err := raw.Post(ctx, path, "", initializeBody(raw))
+				Expect(err).NotTo(HaveOccurred())
+				get, err := raw.Get(ctx, path, "", getBound)
+				Expect(err).NotTo(HaveOccurred(), "GET %s with bad credentials got no answer within %s", path, getBound)
+				del, err := raw.Delete(ctx, path, "")
+				Expect(err).NotTo(HaveOccurred())
+				for name, res := range map[string]*client.Response{"POST": post, "GET": get, "DELETE": del} {
+					conformance.Evidencef(name+" "+path+" token="+orNone(cred.token), "%d", res.Status)
+					Expect(res.Status).To(BeElementOf(cred.want), "%s %s with token %q", name, path, orNone(cred.token))
+				}
+			}
+		}
+		// The right token gets through, so the 401s above were about credentials.
+		hs, err := gw.Raw("tok-alice").Initialize(ctx, "/mcp")
+		Expect(err).NotTo(HaveOccurred())
+		conformance.Evidence("session with the right token", hs.SessionID)
+	})
+
+	conformance.It("TRN-7", "an unsupported MCP-Protocol-Version header gets 400", func(ctx SpecContext) {
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+		for _, path := range routes {
+			raw := gw.Raw("")
+			hs, err := raw.Initialize(ctx, path)
+			Expect(err).NotTo(HaveOccurred())
+			raw.ProtocolVersion = "1999-01-01"
+			res, err := raw.Post(ctx, path, hs.SessionID, raw.Request("tools/list", nil))
+			Expect(err).NotTo(HaveOccurred())
+			conformance.Evidencef("POST tools/list "+path+" with MCP-Protocol-Version 1999-01-01", "%d %s", res.Status, clip(res.Body))
+			Expect(res.Status).To(Equal(400), "tools/list on %s with an unsupported protocol version", path)
+		}
+	})
+
+	conformance.It("TRN-8", "a current go-sdk client connects and negotiates a session-bearing revision", func(ctx SpecContext) {
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+		for _, path := range routes {
+			s := gw.Connect(ctx, path, client.Options{})
+			conformance.Evidencef("negotiated on "+path, "revision %s, session %s", s.ProtocolVersion(), s.ID())
+			Expect(s.ProtocolVersion()).To(BeElementOf(sessionBearing), "negotiated revision on %s", path)
+			Expect(s.ID()).NotTo(BeEmpty(), "a session-bearing revision carries an Mcp-Session-Id")
+			prefix := ""
+			if path == "/mcp" {
+				prefix = "counter."
+			}
+			steps.IncrementTimes(ctx, s, prefix, 1)
+		}
+	})
+
+	conformance.It("TRN-9", "GET with a session id returns headers within 1 s (a stream) or 405", func(ctx SpecContext) {
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+		for _, path := range routes {
+			raw := gw.Raw("")
+			hs, err := raw.Initialize(ctx, path)
+			Expect(err).NotTo(HaveOccurred())
+			res, err := raw.Get(ctx, path, hs.SessionID, getBound)
+			Expect(err).NotTo(HaveOccurred(), "GET %s with a session id: no response headers within %s", path, getBound)
+			conformance.Evidencef("GET "+path+" (session)", "%d after %s, Content-Type %q", res.Status, res.Elapsed.Round(time.Millisecond), res.Header.Get("Content-Type"))
+			if res.Status == 405 {
+				continue
+			}
+			Expect(res.Status).To(Equal(200), "GET %s with a session id", path)
+			Expect(res.Header.Get("Content-Type")).To(HavePrefix("text/event-stream"))
+		}
+	})
+})
+
+func initializeBody(raw *client.Raw) []byte {
+	return raw.Request("initialize", map[string]any{
+		"protocolVersion": client.DefaultProtocolVersion,
+		"capabilities":    map[string]any{},
+		"clientInfo":      map[string]any{"name": "mcpconf-raw", "version": "v1"},
+	})
+}
+
+// allowed splits Allow headers into method names.
+func allowed(h http.Header) []string {
+	var out []string
+	for _, v := range h.Values("Allow") {
+		for _, m := range strings.Split(v, ",") {
+			if m = strings.TrimSpace(m); m != "" && !slices.Contains(out, m) {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+func randomID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func clip(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 200 {
+		return s[:200] + "..."
+	}
+	return s
+}

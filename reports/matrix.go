@@ -1,0 +1,264 @@
+// Package reports turns Ginkgo JSON reports into the conformance report: the
+// requirement matrix (one row per catalogue requirement with its status,
+// reason and evidence), written as Markdown and HTML.
+package reports
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/mcpgw/conformance/suites/catalog"
+	"github.com/mcpgw/conformance/suites/conformance"
+)
+
+// Status is a requirement's outcome.
+type Status string
+
+const (
+	Pass     Status = "pass"
+	Fail     Status = "fail"
+	Warn     Status = "warn"     // a SHOULD not met (non-strict run)
+	Skip     Status = "skip"     // the target lacks a capability or profile
+	Deferred Status = "deferred" // no spec yet, on purpose
+	NotRun   Status = "not run"  // has specs, none of which ran (filtered out)
+)
+
+// Row is one requirement in the matrix.
+type Row struct {
+	Requirement catalog.Requirement
+	Status      Status
+	// Reason explains a fail, warn, skip or deferral.
+	Reason   string
+	Evidence []Evidence
+	Specs    []Spec
+}
+
+// Spec is one spec that proves the row's requirement.
+type Spec struct {
+	Text     string
+	State    string
+	Duration time.Duration
+	Failure  string
+	Location string
+	Logs     []Evidence // replica logs attached on failure
+}
+
+// Evidence is one report entry.
+type Evidence struct {
+	Spec  string
+	Name  string
+	Value string
+}
+
+// Matrix is the whole report.
+type Matrix struct {
+	Title     string
+	Generated time.Time
+	Rows      []Row
+	// Suites that ran, with their own verdicts.
+	Suites []SuiteResult
+	// Unmatched lists specs that name no catalogue requirement.
+	Unmatched []string
+}
+
+// SuiteResult is one Ginkgo suite of the run.
+type SuiteResult struct {
+	Description string
+	Path        string
+	Succeeded   bool
+	RunTime     time.Duration
+	Specs       int
+	// Failures are suite-level failures (setup, special reasons).
+	Failures []string
+}
+
+// Load reads a Ginkgo JSON report (a list of suite reports).
+func Load(path string) ([]types.Report, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var reports []types.Report
+	if err := json.Unmarshal(data, &reports); err != nil {
+		return nil, fmt.Errorf("%s: not a Ginkgo JSON report: %w", path, err)
+	}
+	return reports, nil
+}
+
+// Build makes the matrix from suite reports.
+func Build(c *catalog.Catalog, reports []types.Report) *Matrix {
+	m := &Matrix{Generated: time.Now()}
+	specsByID := map[string][]types.SpecReport{}
+	for _, r := range reports {
+		sr := SuiteResult{Description: r.SuiteDescription, Path: r.SuitePath, Succeeded: r.SuiteSucceeded, RunTime: r.RunTime}
+		if sr.Description == "" {
+			sr.Description = r.SuitePath
+		}
+		sr.Failures = append(sr.Failures, r.SpecialSuiteFailureReasons...)
+		for _, s := range r.SpecReports {
+			if s.LeafNodeType != types.NodeTypeIt {
+				if s.State.Is(types.SpecStateFailureStates) {
+					sr.Failures = append(sr.Failures, fmt.Sprintf("%s: %s", s.LeafNodeType, s.Failure.Message))
+				}
+				continue
+			}
+			sr.Specs++
+			var ids []string
+			for _, l := range s.Labels() {
+				if _, ok := c.Requirement(l); ok && !slices.Contains(ids, l) {
+					ids = append(ids, l)
+				}
+			}
+			if len(ids) == 0 {
+				m.Unmatched = append(m.Unmatched, s.FullText())
+			}
+			for _, id := range ids {
+				specsByID[id] = append(specsByID[id], s)
+			}
+		}
+		m.Suites = append(m.Suites, sr)
+	}
+	for _, req := range c.Requirements {
+		m.Rows = append(m.Rows, buildRow(req, specsByID[req.ID]))
+	}
+	return m
+}
+
+func buildRow(req catalog.Requirement, specs []types.SpecReport) Row {
+	row := Row{Requirement: req}
+	sort.SliceStable(specs, func(i, j int) bool { return specs[i].LeafNodeText < specs[j].LeafNodeText })
+	var failed, warned, passed, skipped, ran []string
+	for _, s := range specs {
+		sp := Spec{Text: s.LeafNodeText, State: s.State.String(), Duration: s.RunTime, Location: s.LeafNodeLocation.String()}
+		if s.State.Is(types.SpecStateFailureStates) {
+			sp.Failure = s.Failure.Message
+		}
+		for _, e := range s.ReportEntries {
+			ev := Evidence{Spec: s.LeafNodeText, Name: e.Name, Value: e.StringRepresentation()}
+			switch {
+			case strings.HasPrefix(e.Name, conformance.EntryLogPrefix):
+				sp.Logs = append(sp.Logs, ev)
+			case e.Name == conformance.EntryWarning:
+				warned = append(warned, ev.Value)
+			default:
+				row.Evidence = append(row.Evidence, ev)
+			}
+		}
+		row.Specs = append(row.Specs, sp)
+		switch {
+		case s.State.Is(types.SpecStateFailureStates):
+			failed = append(failed, fmt.Sprintf("%s: %s", s.LeafNodeText, firstLine(s.Failure.Message)))
+			ran = append(ran, s.LeafNodeText)
+		case s.State == types.SpecStateSkipped || s.State == types.SpecStatePending:
+			if msg := s.Failure.Message; msg != "" {
+				skipped = append(skipped, msg)
+			} else {
+				skipped = append(skipped, "filtered out")
+			}
+		default:
+			passed = append(passed, s.LeafNodeText)
+			ran = append(ran, s.LeafNodeText)
+		}
+	}
+	switch {
+	case len(specs) == 0 && req.IsDeferred():
+		row.Status, row.Reason = Deferred, req.Deferred
+	case len(specs) == 0:
+		row.Status, row.Reason = NotRun, "no spec of this requirement was in the run"
+	case len(failed) > 0:
+		row.Status, row.Reason = Fail, strings.Join(failed, "; ")
+	case len(warned) > 0:
+		row.Status, row.Reason = Warn, strings.Join(warned, "; ")
+	case len(passed) > 0:
+		row.Status = Pass
+		if len(skipped) > 0 {
+			row.Reason = "some specs skipped: " + strings.Join(dedupe(skipped), "; ")
+		}
+	case len(ran) == 0 && allFiltered(skipped):
+		row.Status, row.Reason = NotRun, "filtered out of this run"
+	default:
+		row.Status, row.Reason = Skip, strings.Join(dedupe(skipped), "; ")
+	}
+	return row
+}
+
+func allFiltered(reasons []string) bool {
+	for _, r := range reasons {
+		if r != "filtered out" {
+			return false
+		}
+	}
+	return true
+}
+
+func dedupe(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// Counts tallies rows by status.
+func (m *Matrix) Counts() map[Status]int {
+	out := map[Status]int{}
+	for _, r := range m.Rows {
+		out[r.Status]++
+	}
+	return out
+}
+
+// Failed returns the IDs of requirements with status fail.
+func (m *Matrix) Failed() []string {
+	var ids []string
+	for _, r := range m.Rows {
+		if r.Status == Fail {
+			ids = append(ids, r.Requirement.ID)
+		}
+	}
+	return ids
+}
+
+// Row returns the row of a requirement.
+func (m *Matrix) Row(id string) (Row, bool) {
+	for _, r := range m.Rows {
+		if r.Requirement.ID == id {
+			return r, true
+		}
+	}
+	return Row{}, false
+}
+
+// Verdict is the run's overall outcome: fail when a MUST or a declared
+// PROFILE requirement failed (or a SHOULD under strict mode, which the
+// specs already report as failed), or when a suite failed outside its specs.
+func (m *Matrix) Verdict() Status {
+	for _, r := range m.Rows {
+		if r.Status == Fail {
+			return Fail
+		}
+	}
+	for _, s := range m.Suites {
+		if len(s.Failures) > 0 {
+			return Fail
+		}
+	}
+	return Pass
+}

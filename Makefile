@@ -4,6 +4,7 @@
 #   make test         lint + unit tests (race detector) + conformance + selftest
 #   make lint         gofmt check + go vet
 #   make unit         unit and in-process integration tests, race detector on
+#   make bench        the gateway against a bare proxy hop; out/bench.{json,md,svg}
 #
 # The conformance targets (conformance, selftest, repro-counter-bug) live in
 # suites.mk.
@@ -14,7 +15,7 @@ export GOTOOLCHAIN ?= local
 PROGRAMS := gateway counter wedge
 BINARIES := $(addprefix bin/,$(PROGRAMS))
 
-.PHONY: all build test unit lint clean $(BINARIES)
+.PHONY: all build test unit lint bench clean $(BINARIES)
 
 all: build
 
@@ -37,6 +38,11 @@ lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+
+# Not a timed test: a load program, interleaving targets round by round.
+bench: build
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/bench ./servers/bench
+	bin/bench --bin bin --out out
 
 clean:
 	rm -rf bin out

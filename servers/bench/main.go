@@ -1,0 +1,62 @@
+// Command bench measures the reference gateway against a bare reverse proxy
+// in front of the counter fake, and checks the bounds of the performance
+// issue. `make bench` runs it; results go to out/bench.{json,md,svg}.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/mcpgw/conformance/suites/bench"
+)
+
+func main() {
+	var (
+		serveProxy = flag.String("serve-proxy", "", "internal: run the bare proxy in front of this upstream URL")
+		listen     = flag.String("listen", "127.0.0.1:0", "internal: the bare proxy's address")
+		binDir     = flag.String("bin", "bin", "directory holding gateway, counter and wedge")
+		outDir     = flag.String("out", "out", "where bench.json, bench.md and bench.svg go")
+		rounds     = flag.Int("rounds", 3, "interleaved rounds (at least 3)")
+		sessions   = flag.Int("sessions", 500, "held sessions for the memory figure")
+		wedged     = flag.Int("wedged", 1000, "wedged upstream sessions for the shutdown figure")
+	)
+	flag.Parse()
+	if *serveProxy != "" {
+		if err := bench.ServeProxy(*listen, *serveProxy); err != nil {
+			fmt.Fprintln(os.Stderr, "bench proxy:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	bin, _ := filepath.Abs(*binDir)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	res, err := bench.Run(ctx, bench.Config{
+		BinDir: bin, Self: self, OutDir: *outDir, Rounds: *rounds, Sessions: *sessions, Wedged: *wedged,
+		Logf: func(format string, args ...any) { fmt.Printf("bench: "+format+"\n", args...) },
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	fmt.Println()
+	fmt.Print(bench.Markdown(res))
+	fmt.Printf("\nwritten: %s/bench.json, bench.md, bench.svg (took %s)\n", *outDir, time.Since(start).Round(time.Second))
+	for _, c := range res.Checks {
+		if !c.OK {
+			os.Exit(1)
+		}
+	}
+}

@@ -64,6 +64,17 @@ type cluster struct {
 	wg   sync.WaitGroup
 }
 
+// redisLog sends go-redis's own messages (dial retries and the like) to
+// slog at debug level: the gateway already logs Redis trouble once, with
+// what it means for sessions, in noteRedis.
+type redisLog struct{}
+
+func (redisLog) Printf(ctx context.Context, format string, v ...any) {
+	slog.Default().DebugContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
+}
+
+var quietRedis sync.Once
+
 func newCluster(url, replica, advertise string, ownershipTTL, heartbeatTTL time.Duration, log *slog.Logger, m *metrics) (*cluster, error) {
 	opts, err := redis.ParseURL(url)
 	if err != nil {
@@ -71,6 +82,7 @@ func newCluster(url, replica, advertise string, ownershipTTL, heartbeatTTL time.
 	}
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = redisTimeout, redisTimeout, redisTimeout, redisTimeout
 	opts.MaxRetries = 1
+	quietRedis.Do(func() { redis.SetLogger(redisLog{}) })
 	opts.ContextTimeoutEnabled = true
 	c := &cluster{
 		rdb: redis.NewClient(opts), replica: replica, advertise: advertise,

@@ -65,10 +65,15 @@ func rawCall(t *testing.T, base, sid, tool string) (int, int) {
 	if status != http.StatusOK {
 		return status, -1
 	}
+	// The body is a JSON response, or an SSE stream whose data line is one.
 	for line := range strings.Lines(resp) {
-		data, ok := strings.CutPrefix(strings.TrimSpace(line), "data: ")
-		if !ok {
+		line = strings.TrimSpace(line)
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok && !strings.HasPrefix(line, "{") {
 			continue
+		}
+		if !ok {
+			data = line
 		}
 		var msg struct {
 			Result struct {

@@ -86,7 +86,17 @@ func (h headerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error)
 	return h.base.RoundTrip(req)
 }
 
-// newUpstreamHTTPClient builds the HTTP client of one upstream session. Every
+// upstreamTransport is the connection pool of one upstream definition,
+// shared by every session opened with that definition: held sessions cost
+// no idle connection each. It goes when its last session does.
+type upstreamTransport struct {
+	key    string
+	client *http.Client
+	conns  *connTracker
+	refs   int // guarded by registry.mu
+}
+
+// newUpstreamHTTPClient builds the HTTP client of one upstream definition. Every
 // phase that can wait has a bound; the body of a tool call's response has
 // none, because tool calls may legitimately run long (the request context
 // bounds them instead).
@@ -99,7 +109,7 @@ func newUpstreamHTTPClient(def Upstream, tracker *connTracker) (*http.Client, er
 		DialContext:           tracker.dialContext(&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}),
 		TLSClientConfig:       tlsCfg,
 		TLSHandshakeTimeout:   5 * time.Second,
-		MaxIdleConnsPerHost:   4,
+		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}

@@ -162,8 +162,11 @@ func (g *Gateway) sdkHandler(route string) *mcp.StreamableHTTPHandler {
 	h := g.handlers[route]
 	if h == nil {
 		server := g.newMCPServer(route)
+		// JSON responses, not SSE: the gateway sends nothing on a call's
+		// stream before its result, and plain JSON costs less per message.
 		h = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, &mcp.StreamableHTTPOptions{
 			MaxRequestBodyBytes: g.cfg.MaxBodyBytes,
+			JSONResponse:        true,
 		})
 		g.handlers[route] = h
 	}

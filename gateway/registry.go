@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -32,7 +33,7 @@ type upstreamSession struct {
 	downstream string // downstream session that caused its creation
 	def        Upstream
 	connKey    string
-	conns      *connTracker
+	transport  *upstreamTransport
 	cancel     context.CancelFunc // aborts a connect still in progress
 
 	ready chan struct{} // closed once cs or err is set
@@ -81,9 +82,10 @@ type registry struct {
 	// new upstream session behind the eviction's back.
 	alive func(downstream string) bool
 
-	mu       sync.Mutex
-	sessions map[regKey]*upstreamSession
-	closed   bool
+	mu         sync.Mutex
+	sessions   map[regKey]*upstreamSession
+	transports map[string]*upstreamTransport // by connect key
+	closed     bool
 	tasks    sync.WaitGroup // every goroutine the registry starts
 }
 
@@ -97,6 +99,7 @@ func newRegistry(log *slog.Logger, m *metrics, connectTimeout, probeAfterIdle, c
 		closeGrace:     closeGrace,
 		alive:          alive,
 		sessions:       map[regKey]*upstreamSession{},
+		transports:     map[string]*upstreamTransport{},
 	}
 }
 
@@ -134,14 +137,15 @@ func (r *registry) startLocked(key regKey, downstream string, def Upstream) *ups
 	ctx, cancel := context.WithTimeout(context.Background(), r.connectTimeout)
 	s := &upstreamSession{
 		key: key, downstream: downstream, def: def, connKey: def.connectKey(),
-		conns: newConnTracker(), cancel: cancel, ready: make(chan struct{}), lastUsed: time.Now(),
+		cancel: cancel, ready: make(chan struct{}), lastUsed: time.Now(),
 	}
+	s.transport = r.transportLocked(s.connKey)
 	r.sessions[key] = s
 	r.tasks.Go(func() {
 		defer cancel()
 		s.cs, s.err = r.connect(ctx, s)
 		if s.err != nil {
-			s.conns.closeAll()
+			r.releaseTransport(s.transport)
 			r.log.Warn("upstream session failed to open", "session", downstream, "upstream", def.ID, "url", def.URL, "err", s.err)
 		} else {
 			r.metrics.upstreamCreations.WithLabelValues(def.ID).Inc()
@@ -153,8 +157,49 @@ func (r *registry) startLocked(key regKey, downstream string, def Upstream) *ups
 	return s
 }
 
+// transportLocked returns the shared pool for a connect key, made on first
+// use; its client is built when the first session connects.
+func (r *registry) transportLocked(key string) *upstreamTransport {
+	t := r.transports[key]
+	if t == nil {
+		t = &upstreamTransport{key: key, conns: newConnTracker()}
+		r.transports[key] = t
+	}
+	t.refs++
+	return t
+}
+
+// releaseTransport drops a session's hold on its pool and cuts the pool's
+// connections once no session uses it.
+func (r *registry) releaseTransport(t *upstreamTransport) {
+	r.mu.Lock()
+	t.refs--
+	last := t.refs == 0
+	if last && r.transports[t.key] == t {
+		delete(r.transports, t.key)
+	}
+	r.mu.Unlock()
+	if last {
+		t.conns.closeAll()
+	}
+}
+
+// clientFor returns the pool's HTTP client, building it once.
+func (r *registry) clientFor(t *upstreamTransport, def Upstream) (*http.Client, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t.client == nil {
+		c, err := newUpstreamHTTPClient(def, t.conns)
+		if err != nil {
+			return nil, err
+		}
+		t.client = c
+	}
+	return t.client, nil
+}
+
 func (r *registry) connect(ctx context.Context, s *upstreamSession) (*mcp.ClientSession, error) {
-	httpClient, err := newUpstreamHTTPClient(s.def, s.conns)
+	httpClient, err := r.clientFor(s.transport, s.def)
 	if err != nil {
 		return nil, err
 	}
@@ -308,9 +353,14 @@ func (r *registry) closeBounded(s *upstreamSession, cause string) {
 		return
 	case <-grace.C:
 	}
-	r.log.Warn("upstream session did not close within the grace; cutting its connections",
-		"session", s.downstream, "upstream", s.def.ID, "upstream_session", s.sessionID(), "grace", r.closeGrace.String())
-	s.conns.closeAll()
+	if r.isClosed() {
+		// Shutting down: every pool goes anyway, so cutting this session's
+		// pool unblocks whatever the upstream is sitting on. Outside a
+		// shutdown the pool is shared, and the SDK bounds its own DELETE.
+		r.log.Warn("upstream session did not close within the grace; cutting its connections",
+			"session", s.downstream, "upstream", s.def.ID, "upstream_session", s.sessionID(), "grace", r.closeGrace.String())
+		s.transport.conns.closeAll()
+	}
 	grace.Reset(r.closeGrace)
 	select {
 	case <-done:
@@ -331,8 +381,14 @@ func (r *registry) closeNow(s *upstreamSession, cause string) {
 		r.metrics.upstreamEvictions.WithLabelValues(cause).Inc()
 		r.log.Info("upstream session closed", "session", s.downstream, "upstream", s.def.ID,
 			"upstream_session", s.cs.ID(), "cause", cause, "err", err)
+		r.releaseTransport(s.transport)
 	}
-	s.conns.closeAll()
+}
+
+func (r *registry) isClosed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
 }
 
 // shutdown closes every upstream session in parallel, each bounded by

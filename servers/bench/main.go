@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -25,6 +26,8 @@ func main() {
 		rounds     = flag.Int("rounds", 3, "interleaved rounds (at least 3)")
 		sessions   = flag.Int("sessions", 500, "held sessions for the memory figure")
 		wedged     = flag.Int("wedged", 1000, "wedged upstream sessions for the shutdown figure")
+		only       = flag.String("only", "", "comma list of parts to run: load, memory, shutdown, nonowner (default all)")
+		gatewayEnv = flag.String("gateway-env", "", "comma list of KEY=VALUE added to each gateway's environment, e.g. GOGC=200")
 	)
 	flag.Parse()
 	if *serveProxy != "" {
@@ -43,10 +46,22 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	res, err := bench.Run(ctx, bench.Config{
+	cfg := bench.Config{
 		BinDir: bin, Self: self, OutDir: *outDir, Rounds: *rounds, Sessions: *sessions, Wedged: *wedged,
+		Only: map[string]bool{}, GatewayEnv: map[string]string{},
 		Logf: func(format string, args ...any) { fmt.Printf("bench: "+format+"\n", args...) },
-	})
+	}
+	for _, part := range strings.Split(*only, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			cfg.Only[part] = true
+		}
+	}
+	for _, kv := range strings.Split(*gatewayEnv, ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok {
+			cfg.GatewayEnv[k] = v
+		}
+	}
+	res, err := bench.Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

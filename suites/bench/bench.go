@@ -29,7 +29,11 @@ type Config struct {
 	Wedged   int                              // wedged sessions for the shutdown figure (default 1000)
 	// GatewayEnv is added to every gateway replica's environment (e.g. GOGC).
 	GatewayEnv map[string]string
+	// Only, when set, limits the run to these parts: load, memory, shutdown, nonowner.
+	Only map[string]bool
 }
+
+func (cfg Config) runs(part string) bool { return len(cfg.Only) == 0 || cfg.Only[part] }
 
 // Results is everything one bench run measured.
 type Results struct {
@@ -111,7 +115,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		{Name: targetGatewayPS, Endpoint: gw.URL + "/servers/counter/mcp", Tool: "increment"},
 	}
 	// Interleaved: A B C D A B C D ..., so drift hits every target alike.
-	for round := 1; round <= cfg.Rounds; round++ {
+	for round := 1; round <= cfg.Rounds && cfg.runs("load"); round++ {
 		for _, w := range []Workload{W1, W2} {
 			for _, t := range targets {
 				s, err := runWorkload(ctx, t, w, round)
@@ -125,17 +129,23 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	res.Ratios = ratios(res.Samples)
 
-	cfg.Logf("memory: %d held sessions, without and with a GET stream each", cfg.Sessions)
-	if res.Memory, err = cfg.measureMemory(ctx, dir, counter.url+"/mcp"); err != nil {
-		return nil, err
+	if cfg.runs("memory") {
+		cfg.Logf("memory: %d held sessions, without and with a GET stream each", cfg.Sessions)
+		if res.Memory, err = cfg.measureMemory(ctx, dir, counter.url+"/mcp"); err != nil {
+			return nil, err
+		}
 	}
-	cfg.Logf("shutdown: %d wedged upstream sessions", cfg.Wedged)
-	if res.Shutdown, err = cfg.measureShutdown(ctx, dir); err != nil {
-		return nil, err
+	if cfg.runs("shutdown") {
+		cfg.Logf("shutdown: %d wedged upstream sessions", cfg.Wedged)
+		if res.Shutdown, err = cfg.measureShutdown(ctx, dir); err != nil {
+			return nil, err
+		}
 	}
-	cfg.Logf("non-owner replica: calls through the owner and through a non-owner")
-	if res.NonOwner, err = cfg.measureNonOwner(ctx, dir, counter.url+"/mcp"); err != nil {
-		return nil, err
+	if cfg.runs("nonowner") {
+		cfg.Logf("non-owner replica: calls through the owner and through a non-owner")
+		if res.NonOwner, err = cfg.measureNonOwner(ctx, dir, counter.url+"/mcp"); err != nil {
+			return nil, err
+		}
 	}
 	res.Checks = checks(res)
 	return res, write(cfg.OutDir, res)
@@ -202,7 +212,7 @@ func checks(r *Results) []Check {
 		out = append(out, Check{Name: name, Value: value, Bound: bound, Unit: unit, OK: ok})
 	}
 	for _, x := range r.Ratios {
-		if x.Target == targetDirect {
+		if x.Target == targetDirect || x.P50 == 0 {
 			continue
 		}
 		add(fmt.Sprintf("%s %s p50 vs proxy", x.Target, x.Workload), x.P50, 1.25, "x", true)
@@ -210,10 +220,16 @@ func checks(r *Results) []Check {
 			add(fmt.Sprintf("%s W2 calls/s vs proxy", x.Target), x.CallsPerSec, 0.8, "x", false)
 		}
 	}
-	add("resident memory per held session", r.Memory.PerSessionBytes/1000, 40, "KB", true)
-	add("resident memory per held session with a GET stream", r.Memory.PerSessionStreamBytes/1000, 90, "KB", true)
-	add(fmt.Sprintf("shutdown with %d wedged upstream sessions", r.Shutdown.Sessions), r.Shutdown.Seconds, r.Shutdown.BoundSeconds, "s", true)
-	add("non-owner p50 vs owner", r.NonOwner.Ratio, 2, "x", true)
+	if r.Memory.Sessions > 0 {
+		add("resident memory per held session", r.Memory.PerSessionBytes/1000, 40, "KB", true)
+		add("resident memory per held session with a GET stream", r.Memory.PerSessionStreamBytes/1000, 90, "KB", true)
+	}
+	if r.Shutdown.Sessions > 0 {
+		add(fmt.Sprintf("shutdown with %d wedged upstream sessions", r.Shutdown.Sessions), r.Shutdown.Seconds, r.Shutdown.BoundSeconds, "s", true)
+	}
+	if r.NonOwner.Ratio > 0 {
+		add("non-owner p50 vs owner", r.NonOwner.Ratio, 2, "x", true)
+	}
 	exact := 1.0
 	for _, s := range r.Samples {
 		if !s.Exact {

@@ -86,7 +86,7 @@ type registry struct {
 	sessions   map[regKey]*upstreamSession
 	transports map[string]*upstreamTransport // by connect key
 	closed     bool
-	tasks    sync.WaitGroup // every goroutine the registry starts
+	tasks      sync.WaitGroup // every goroutine the registry starts
 }
 
 func newRegistry(log *slog.Logger, m *metrics, connectTimeout, probeAfterIdle, closeGrace time.Duration, alive func(string) bool) *registry {

@@ -1,7 +1,10 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -153,4 +156,31 @@ func TestMetricsCountSessionsAndEvictions(t *testing.T) {
 			strings.Contains(body, `mcpgw_upstream_session_creations_total{replica=`) &&
 			strings.Contains(body, "mcpgw_downstream_sessions{")
 	})
+}
+
+// An upstream on the older HTTP+SSE transport is reached the same way.
+func TestSSEUpstream(t *testing.T) {
+	type in struct {
+		By int `json:"by"`
+	}
+	type out struct {
+		Value int `json:"value"`
+	}
+	srv := mcp.NewServer(&mcp.Implementation{Name: "sse-upstream", Version: "0"}, nil)
+	var mu sync.Mutex
+	values := map[*mcp.ServerSession]int{} // SSE sessions may have no id
+	mcp.AddTool(srv, &mcp.Tool{Name: "increment"}, func(_ context.Context, req *mcp.CallToolRequest, args in) (*mcp.CallToolResult, out, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		values[req.Session] += max(args.By, 1)
+		return nil, out{Value: values[req.Session]}, nil
+	})
+	ts := httptest.NewServer(mcp.NewSSEHandler(func(*http.Request) *mcp.Server { return srv }, nil))
+	t.Cleanup(ts.Close)
+	gw := startGateway(t, Config{Upstreams: []Upstream{{ID: "legacy", URL: ts.URL, Transport: TransportSSE}}})
+	a, b := connect(t, gw.URL+"/mcp", ""), connect(t, gw.URL+"/mcp", "")
+	increment(t, a, "legacy.increment", 2)
+	if got := callValue(t, b, "legacy.increment", map[string]any{"by": 1}); got != 1 {
+		t.Fatalf("second session read %d over the SSE upstream, want 1", got)
+	}
 }

@@ -34,7 +34,7 @@ type upstreamSession struct {
 	def        Upstream
 	connKey    string
 	transport  *upstreamTransport
-	cancel     context.CancelFunc // aborts a connect still in progress
+	cancel     context.CancelFunc // ends the session's context: aborts a connect, stops an SSE stream
 
 	ready chan struct{} // closed once cs or err is set
 	cs    *mcp.ClientSession
@@ -134,7 +134,9 @@ func (r *registry) acquire(ctx context.Context, key regKey, downstream string, d
 }
 
 func (r *registry) startLocked(key regKey, downstream string, def Upstream) *upstreamSession {
-	ctx, cancel := context.WithTimeout(context.Background(), r.connectTimeout)
+	// The context lives as long as the session: some transports (SSE) tie
+	// their stream to it. Only an unfinished connect is cut by the timer.
+	ctx, cancel := context.WithCancel(context.Background())
 	s := &upstreamSession{
 		key: key, downstream: downstream, def: def, connKey: def.connectKey(),
 		cancel: cancel, ready: make(chan struct{}), lastUsed: time.Now(),
@@ -142,9 +144,14 @@ func (r *registry) startLocked(key regKey, downstream string, def Upstream) *ups
 	s.transport = r.transportLocked(s.connKey)
 	r.sessions[key] = s
 	r.tasks.Go(func() {
-		defer cancel()
+		timeout := time.AfterFunc(r.connectTimeout, cancel)
 		s.cs, s.err = r.connect(ctx, s)
+		if !timeout.Stop() && s.err == nil {
+			s.cs.Close()
+			s.cs, s.err = nil, fmt.Errorf("open session with upstream %q: no answer within %v", def.ID, r.connectTimeout)
+		}
 		if s.err != nil {
+			cancel()
 			r.releaseTransport(s.transport)
 			r.log.Warn("upstream session failed to open", "session", downstream, "upstream", def.ID, "url", def.URL, "err", s.err)
 		} else {

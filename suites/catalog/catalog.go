@@ -40,9 +40,17 @@ type Group struct {
 
 // Bug is one known gateway bug the reference gateway can emulate.
 type Bug struct {
-	Name    string `yaml:"name"` // the --emulate-bug value
+	Name string `yaml:"name"` // the --emulate-bug value
+	// Needs is a target capability the bug only exists with (NeedsMultiReplica
+	// for bugs of cross-replica lookup); empty = any target can show it.
+	Needs   string `yaml:"needs,omitempty"`
 	Summary string `yaml:"summary"`
 }
+
+// NeedsMultiReplica marks a bug that only exists across replicas sharing a
+// Redis: a single replica has no cross-replica lookup to get wrong, so specs
+// that start one replica skip under it.
+const NeedsMultiReplica = "multi-replica"
 
 // Requirement is one catalogue entry.
 type Requirement struct {
@@ -137,6 +145,9 @@ func (c *Catalog) validate() error {
 	}
 	bugs := map[string]bool{}
 	for _, b := range c.Bugs {
+		if b.Needs != "" && b.Needs != NeedsMultiReplica {
+			return fmt.Errorf("bug %s: needs %q is not %q", b.Name, b.Needs, NeedsMultiReplica)
+		}
 		bugs[b.Name] = true
 	}
 	seen := map[string]bool{}
@@ -180,6 +191,16 @@ func (c *Catalog) Requirement(id string) (Requirement, bool) {
 		}
 	}
 	return Requirement{}, false
+}
+
+// Bug returns the emulated bug with the given name.
+func (c *Catalog) Bug(name string) (Bug, bool) {
+	for _, b := range c.Bugs {
+		if b.Name == name {
+			return b, true
+		}
+	}
+	return Bug{}, false
 }
 
 // Group returns the group with the given ID prefix.

@@ -58,12 +58,13 @@ func TestKnownBugMapping(t *testing.T) {
 	c := MustLoad()
 	want := map[string][]string{
 		"shared-upstream":    {"ISO-1", "ISO-2"},
-		"no-evict-on-delete": {"EVI-1", "EVI-3"},
-		"no-evict-on-update": {"EVI-5"},
+		"no-evict-on-delete": {"EVI-1", "EVI-3", "XPD-2"}, // XPD-2: EVI-1 through a non-owner
+		"no-evict-on-update": {"EVI-5", "XPD-4"},          // XPD-4: EVI-5 on every replica
 		"hanging-get":        {"TRN-1", "TRN-1s"},         // TRN-1s refines TRN-1
 		"unbounded-shutdown": {"SHD-1", "SHD-2", "SHD-3"}, // SHD-3: closing a session with a wedged call waits for it
-		"local-lookup":       {"XPD-1", "XPD-2"},
-		"dead-owner-hang":    {"XPD-5"},
+		// Every XPD spec that routes a session through a non-owner.
+		"local-lookup":    {"XPD-1", "XPD-2", "XPD-3", "XPD-6", "XPD-7"},
+		"dead-owner-hang": {"XPD-5"},
 	}
 	for bug, ids := range want {
 		if got := c.ExpectedFailures(bug); !slices.Equal(got, ids) {
@@ -73,8 +74,15 @@ func TestKnownBugMapping(t *testing.T) {
 	if len(c.Bugs) != len(want) {
 		t.Errorf("catalogue lists %d bugs, want %d", len(c.Bugs), len(want))
 	}
-	if !c.BugDeferred("local-lookup") || c.BugDeferred("shared-upstream") {
-		t.Error("BugDeferred: local-lookup should be deferred (XPD), shared-upstream not")
+	for _, b := range c.Bugs {
+		if c.BugDeferred(b.Name) {
+			t.Errorf("BugDeferred: %s has specs now", b.Name)
+		}
+	}
+	for name, needs := range map[string]string{"local-lookup": NeedsMultiReplica, "dead-owner-hang": NeedsMultiReplica, "shared-upstream": ""} {
+		if b, ok := c.Bug(name); !ok || b.Needs != needs {
+			t.Errorf("bug %s: needs %q, want %q", name, b.Needs, needs)
+		}
 	}
 }
 
@@ -89,6 +97,7 @@ func TestParseRejectsDefects(t *testing.T) {
 		"uncaught bug":    base + "requirements: [{id: ISO-1, level: MUST, statement: s, reference: r}]",
 		"profile no name": base + "requirements: [{id: ISO-1, level: PROFILE, statement: s, reference: r, breaks: [b]}]",
 		"no statement":    base + "requirements: [{id: ISO-1, level: MUST, reference: r, breaks: [b]}]",
+		"unknown needs":   "groups: [{id: ISO, name: isolation}]\nbugs: [{name: b, needs: teleport}]\nrequirements: [{id: ISO-1, level: MUST, statement: s, reference: r, breaks: [b]}]",
 	}
 	for name, doc := range cases {
 		if _, err := Parse([]byte(doc)); err == nil {

@@ -7,6 +7,7 @@ import (
 
 	// Every spec package: their specs register when imported, and Preview
 	// walks them without running any.
+	_ "github.com/mcpgw/conformance/suites/crosspod"
 	_ "github.com/mcpgw/conformance/suites/eviction"
 	_ "github.com/mcpgw/conformance/suites/isolation"
 	_ "github.com/mcpgw/conformance/suites/scenarios"

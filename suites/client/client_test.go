@@ -111,3 +111,75 @@ func TestMessageReadsJSONAndEventStreams(t *testing.T) {
 		t.Error("an empty stream has no message")
 	}
 }
+
+func TestToolValueReadsTheCounterContract(t *testing.T) {
+	ok := &Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: []byte(`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"{\"value\":7}"}],"structuredContent":{"value":7}}}`)}
+	if v, err := ok.ToolValue(); err != nil || v != 7 {
+		t.Errorf("ToolValue: %d, %v; want 7", v, err)
+	}
+	for name, bad := range map[string]*Response{
+		"404":        {Status: 404, Body: []byte("unknown session")},
+		"rpc error":  {Status: 200, Body: []byte(`{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"nope"}}`)},
+		"tool error": {Status: 200, Body: []byte(`{"jsonrpc":"2.0","id":1,"result":{"isError":true,"content":[]}}`)},
+	} {
+		if _, err := bad.ToolValue(); err == nil {
+			t.Errorf("%s: ToolValue should fail", name)
+		}
+	}
+}
+
+func TestStreamStaysOpenUntilTheServerEndsIt(t *testing.T) {
+	end := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		http.NewResponseController(w).Flush()
+		select {
+		case <-end:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	s, err := (&Raw{Base: srv.URL}).OpenStream(context.Background(), "/mcp", "sid", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Status != 200 || s.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("stream answered %d %v", s.Status, s.Header)
+	}
+	select {
+	case <-s.Ended():
+		t.Fatal("the stream ended while the server held it open")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(end)
+	select {
+	case <-s.Ended():
+	case <-time.After(2 * time.Second):
+		t.Fatal("the stream did not end within 2s of the server ending it")
+	}
+	if s.EndErr() != nil || s.EndedAt().IsZero() {
+		t.Errorf("clean end: err %v at %v", s.EndErr(), s.EndedAt())
+	}
+}
+
+func TestOpenStreamHasABound(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	start := time.Now()
+	if _, err := (&Raw{Base: srv.URL}).OpenStream(context.Background(), "/mcp", "sid", 200*time.Millisecond); !errors.Is(err, ErrNoHeaders) {
+		t.Fatalf("want ErrNoHeaders, got %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("OpenStream took %s with a 200ms bound", d)
+	}
+}

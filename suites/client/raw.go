@@ -35,6 +35,10 @@ type Raw struct {
 	ProtocolVersion string
 	// Timeout bounds each request, body included (default 5 s).
 	Timeout time.Duration
+	// IDs, when set, numbers JSON-RPC requests instead of this client's own
+	// counter. Clients of one session through several replicas share one,
+	// so that no two in-flight requests of the session carry the same id.
+	IDs *atomic.Int64
 
 	ids atomic.Int64
 }
@@ -177,7 +181,12 @@ func clip(b []byte, n int) string {
 }
 
 // NextID returns a fresh JSON-RPC request id.
-func (r *Raw) NextID() int64 { return r.ids.Add(1) }
+func (r *Raw) NextID() int64 {
+	if r.IDs != nil {
+		return r.IDs.Add(1)
+	}
+	return r.ids.Add(1)
+}
 
 // Request builds a JSON-RPC request body with a fresh id.
 func (r *Raw) Request(method string, params any) []byte {
@@ -320,4 +329,34 @@ func Wire(ctx context.Context, addr string, request []byte, timeout time.Duratio
 	out := &Response{Status: resp.StatusCode, Header: resp.Header, Elapsed: time.Since(start)}
 	out.Body, _ = io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	return out, nil
+}
+
+// ToolValue reads a tools/call answer from the counter contract: a 200 whose
+// JSON-RPC result carries structured content {"value": N}. Anything else (a
+// status other than 200, a JSON-RPC error, a tool error) is an error that
+// quotes what came back.
+func (resp *Response) ToolValue() (int, error) {
+	if resp.Status != http.StatusOK {
+		return 0, fmt.Errorf("status %d: %s", resp.Status, clip(bytes.TrimSpace(resp.Body), 300))
+	}
+	msg, err := resp.Message()
+	if err != nil {
+		return 0, err
+	}
+	if msg.Error != nil {
+		return 0, fmt.Errorf("JSON-RPC error %d: %s", msg.Error.Code, msg.Error.Message)
+	}
+	var res struct {
+		IsError           bool `json:"isError"`
+		StructuredContent struct {
+			Value *int `json:"value"`
+		} `json:"structuredContent"`
+	}
+	if err := json.Unmarshal(msg.Result, &res); err != nil {
+		return 0, fmt.Errorf("tools/call result: %w: %s", err, clip(msg.Result, 300))
+	}
+	if res.IsError || res.StructuredContent.Value == nil {
+		return 0, fmt.Errorf("tools/call result carries no value (isError %v): %s", res.IsError, clip(msg.Result, 300))
+	}
+	return *res.StructuredContent.Value, nil
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -30,10 +31,13 @@ func fakeGateway(mode string) {
 		os.Stderr.WriteString("listen: " + err.Error() + "\n")
 		os.Exit(2)
 	}
-	os.Stderr.WriteString("fake gateway up; upstreams=" + os.Getenv("MCPGW_UPSTREAMS") + " bug=" + os.Getenv("MCPGW_EMULATE_BUG") + "\n")
-	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	// SIGTERM is caught before /readyz answers: the driver may signal as
+	// soon as the replica is ready.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM)
+	os.Stderr.WriteString("fake gateway up; upstreams=" + os.Getenv("MCPGW_UPSTREAMS") + " bug=" + os.Getenv("MCPGW_EMULATE_BUG") +
+		" redis=" + os.Getenv("MCPGW_REDIS") + " advertise=" + os.Getenv("MCPGW_ADVERTISE_URL") + "\n")
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	switch mode {
 	case "exit-early":
 		os.Exit(3)
@@ -71,6 +75,24 @@ func TestReplicaStartsAndStopsGracefully(t *testing.T) {
 	exit, killed := r.Stop(3 * time.Second)
 	if killed || exit.Code != 0 {
 		t.Errorf("Stop: %s, killed=%v; want a clean exit 0 on SIGTERM", exit, killed)
+	}
+}
+
+func TestClusteredReplicaAdvertisesItsOwnURL(t *testing.T) {
+	r, err := StartReplica(context.Background(), ReplicaConfig{
+		Bin:          os.Args[0],
+		Dir:          t.TempDir(),
+		ID:           "r2",
+		Redis:        "redis://127.0.0.1:1/0",
+		Env:          map[string]string{"DRIVER_FAKE_GATEWAY": "graceful"},
+		ReadyTimeout: 5 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop(3 * time.Second)
+	if want := "redis=redis://127.0.0.1:1/0 advertise=" + r.URL + "\n"; !strings.Contains(r.Log(), want) {
+		t.Errorf("want %q in the replica's environment; log:\n%s", want, r.Log())
 	}
 }
 
@@ -156,5 +178,42 @@ func TestLogBufferIsBounded(t *testing.T) {
 	s := b.String()
 	if len(s) > maxLogBytes+100 || !strings.Contains(s, "bytes dropped") {
 		t.Fatalf("log buffer holds %d bytes (max %d), dropped note present=%v", len(s), maxLogBytes, strings.Contains(s, "bytes dropped"))
+	}
+}
+
+func TestRealRedisServerStartsFlushesAndStops(t *testing.T) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("no redis-server on PATH")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := StartRedisServer(ctx, "redis-server", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	opts, err := redis.ParseURL(s.URL(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opts)
+	defer c.Close()
+	if err := c.Set(ctx, "mcpgw:upstreams", "left over", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := FlushRedis(ctx, s.URL(3), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Exists(ctx, "mcpgw:upstreams").Result(); err != nil || n != 0 {
+		t.Fatalf("after FlushRedis: exists=%d err=%v", n, err)
+	}
+	start := time.Now()
+	s.Close()
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("Close took %s", d)
+	}
+	if conn, err := net.DialTimeout("tcp", s.Addr(), time.Second); err == nil {
+		conn.Close()
+		t.Error("the server still accepts connections after Close")
 	}
 }

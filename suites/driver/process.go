@@ -29,6 +29,10 @@ type ReplicaConfig struct {
 	Upstreams []Upstream
 	// Redis is --redis (empty: single replica, in-memory ownership).
 	Redis string
+	// AdvertiseURL is --advertise-url, the base URL other replicas forward
+	// to. Empty with Redis set: the replica's own http://127.0.0.1:port,
+	// known only once its port is chosen.
+	AdvertiseURL string
 	// ShutdownTimeout is --shutdown-timeout.
 	ShutdownTimeout time.Duration
 	// SessionTimeout is --session-timeout.
@@ -68,12 +72,12 @@ type Replica struct {
 type Exit struct {
 	At     time.Time
 	Code   int    // exit code, -1 when killed by a signal
-	Signal string // the signal that killed it, if any
+	Signal string // the signal that killed it, if any, e.g. "9 (killed)"
 }
 
 func (e Exit) String() string {
 	if e.Signal != "" {
-		return "killed by " + e.Signal
+		return "killed by signal " + e.Signal
 	}
 	return fmt.Sprintf("exit code %d", e.Code)
 }
@@ -127,6 +131,11 @@ func startOnce(ctx context.Context, cfg ReplicaConfig) (*Replica, error) {
 	set("MCPGW_UPSTREAMS", upFile)
 	if cfg.Redis != "" {
 		set("MCPGW_REDIS", cfg.Redis)
+		advertise := cfg.AdvertiseURL
+		if advertise == "" {
+			advertise = "http://" + addr
+		}
+		set("MCPGW_ADVERTISE_URL", advertise)
 	}
 	if cfg.ShutdownTimeout > 0 {
 		set("MCPGW_SHUTDOWN_TIMEOUT", cfg.ShutdownTimeout.String())
@@ -179,7 +188,7 @@ func (r *Replica) reap() {
 	_ = r.cmd.Wait() // the exit status is read from ProcessState
 	e := Exit{At: time.Now(), Code: r.cmd.ProcessState.ExitCode()}
 	if ws, ok := r.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		e.Signal = ws.Signal().String()
+		e.Signal = fmt.Sprintf("%d (%s)", int(ws.Signal()), ws.Signal())
 	}
 	r.exitMu.Lock()
 	r.exit = e

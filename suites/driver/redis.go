@@ -1,10 +1,12 @@
 package driver
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 )
 
 // Redis is an embedded miniredis served on loopback TCP whose clock follows
@@ -63,4 +65,25 @@ func (r *Redis) Close() {
 	close(r.stop)
 	<-r.done
 	r.m.Close()
+}
+
+// FlushRedis empties the database of an external Redis URL
+// (redis://host:port/N) within timeout, so that replicas started on it see
+// nothing a previous run left: ownership claims, heartbeats and, above all,
+// stored upstream changes, which a starting replica applies over its
+// upstreams file.
+func FlushRedis(ctx context.Context, url string, timeout time.Duration) error {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return fmt.Errorf("redis URL %q: %w", url, err)
+	}
+	opts.MaxRetries = 1
+	c := redis.NewClient(opts)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := c.FlushDB(ctx).Err(); err != nil {
+		return fmt.Errorf("flush redis %s (db %d): %w", opts.Addr, opts.DB, err)
+	}
+	return nil
 }

@@ -200,13 +200,24 @@ func DeleteSession(ctx context.Context, raw *client.Raw, path, session string) {
 // ExpectGone checks POST, GET and DELETE on an ended session all get 404.
 func ExpectGone(ctx context.Context, raw *client.Raw, path, session string) {
 	GinkgoHelper()
+	expectGone(ctx, raw, path, session, "POST/GET/DELETE after the end")
+}
+
+// ExpectGoneVia is ExpectGone through one replica, named in the evidence.
+func ExpectGoneVia(ctx context.Context, v Via) {
+	GinkgoHelper()
+	expectGone(ctx, v.Raw, "/mcp", v.Session, "POST/GET/DELETE via "+v.Replica+" after the end")
+}
+
+func expectGone(ctx context.Context, raw *client.Raw, path, session, evidence string) {
+	GinkgoHelper()
 	post, err := raw.CallTool(ctx, path, session, "counter.get", nil)
 	Expect(err).NotTo(HaveOccurred())
 	get, err := raw.Get(ctx, path, session, time.Second)
 	Expect(err).NotTo(HaveOccurred(), "GET on an ended session should be answered at once")
 	del, err := raw.Delete(ctx, path, session)
 	Expect(err).NotTo(HaveOccurred())
-	conformance.Evidence("POST/GET/DELETE after the end", []int{post.Status, get.Status, del.Status})
+	conformance.Evidence(evidence, []int{post.Status, get.Status, del.Status})
 	Expect(post.Status).To(Equal(404), "POST: %s", post.Body)
 	Expect(get.Status).To(Equal(404), "GET: %s", get.Body)
 	Expect(del.Status).To(Equal(404), "DELETE: %s", del.Body)

@@ -60,7 +60,10 @@ type Target struct {
 	Capabilities []Capability `yaml:"capabilities"`
 	// Profiles the target declares, e.g. strict-405.
 	Profiles []string `yaml:"profiles"`
-	// Redis is a Redis URL for multi-replica runs; empty = embedded miniredis.
+	// Redis is a Redis URL for multi-replica runs; empty = a new embedded
+	// miniredis per spec. Each multi-replica spec flushes its database first
+	// and they run one at a time (see fixture.MultiReplica): point it at a
+	// throwaway database.
 	Redis string `yaml:"redis"`
 	// Strict makes SHOULD failures fail the run instead of warning.
 	Strict bool `yaml:"strict"`
@@ -99,12 +102,13 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 // module, built from ./servers/gateway and run by the process driver.
 func Reference() *Target {
 	return &Target{
-		Name:     "reference gateway",
-		Driver:   DriverProcess,
-		Gateway:  Gateway{Package: "./servers/gateway"},
-		Replicas: 1,
-		// multi-replica arrives with issue 4 (cross-replica ownership).
-		Capabilities: []Capability{AdminAPI, Auth, Signals, SessionTimeout},
+		Name:    "reference gateway",
+		Driver:  DriverProcess,
+		Gateway: Gateway{Package: "./servers/gateway"},
+		// Three replicas sharing one Redis for the cross-replica specs:
+		// an owner, and two others to route through and to survive it.
+		Replicas:     3,
+		Capabilities: []Capability{AdminAPI, Auth, Signals, SessionTimeout, MultiReplica},
 		Profiles:     []string{"strict-405"},
 		ReadyTimeout: Duration(15 * time.Second),
 	}
@@ -220,6 +224,9 @@ func (t *Target) validate() error {
 		if !slices.Contains(known, c) {
 			return fmt.Errorf("target %s: unknown capability %q (known: %v)", t.Name, c, known)
 		}
+	}
+	if t.Has(MultiReplica) && t.Replicas < 2 {
+		return fmt.Errorf("target %s declares %s but runs %d replica(s): set replicas (or %s) to 2 or more", t.Name, MultiReplica, t.Replicas, EnvReplicas)
 	}
 	return nil
 }

@@ -17,7 +17,8 @@ func TestDefaultIsTheReferenceGateway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tg.Driver != DriverProcess || tg.Gateway.Package != "./servers/gateway" || !tg.HasProfile("strict-405") || !tg.Has(AdminAPI) || tg.Strict {
+	if tg.Driver != DriverProcess || tg.Gateway.Package != "./servers/gateway" || !tg.HasProfile("strict-405") || !tg.Has(AdminAPI) || tg.Strict ||
+		!tg.Has(MultiReplica) || tg.Replicas < 2 {
 		t.Fatalf("default target: %+v", tg)
 	}
 }
@@ -65,12 +66,13 @@ func TestBadTargetsAreRejected(t *testing.T) {
 		doc string
 		env map[string]string
 	}{
-		"unknown field":      {doc: "driver: process\ngateway: {bin: x}\ncolour: red\n"},
-		"unknown driver":     {doc: "driver: kubernetes\n"},
-		"no gateway":         {doc: "driver: process\n"},
-		"unknown capability": {env: map[string]string{EnvCapabilities: "teleport"}},
-		"bad strict":         {env: map[string]string{EnvStrict: "sometimes"}},
-		"bad replicas":       {env: map[string]string{EnvReplicas: "0"}},
+		"unknown field":       {doc: "driver: process\ngateway: {bin: x}\ncolour: red\n"},
+		"unknown driver":      {doc: "driver: kubernetes\n"},
+		"no gateway":          {doc: "driver: process\n"},
+		"unknown capability":  {env: map[string]string{EnvCapabilities: "teleport"}},
+		"bad strict":          {env: map[string]string{EnvStrict: "sometimes"}},
+		"bad replicas":        {env: map[string]string{EnvReplicas: "0"}},
+		"one-replica cluster": {doc: "driver: process\ngateway: {bin: x}\ncapabilities: [multi-replica]\n"},
 	} {
 		e := map[string]string{}
 		for k, v := range c.env {

@@ -1,0 +1,134 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisServer is a real redis-server child process on a free loopback port
+// with persistence off (no snapshots, no append-only file): a throwaway Redis for
+// checking the gateway against the real thing rather than miniredis.
+type RedisServer struct {
+	addr string
+	dir  string
+	cmd  *exec.Cmd
+	log  *logBuffer
+	done chan struct{}
+}
+
+// StartRedisServer starts bin (e.g. "redis-server" or /usr/bin/redis-server)
+// on a free loopback port and waits up to timeout for it to answer PING. A
+// port taken between choosing and binding is retried on another port.
+func StartRedisServer(ctx context.Context, bin string, timeout time.Duration) (*RedisServer, error) {
+	path, err := exec.LookPath(bin)
+	if err != nil {
+		return nil, fmt.Errorf("redis server %q: %w (Debian: apt-get install redis-server)", bin, err)
+	}
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		s, err := startRedisServerOnce(ctx, path, timeout)
+		if err == nil {
+			return s, nil
+		}
+		lastErr = err
+		if !errors.Is(err, errAddrInUse) {
+			break
+		}
+	}
+	return nil, lastErr
+}
+
+func startRedisServerOnce(ctx context.Context, bin string, timeout time.Duration) (*RedisServer, error) {
+	addr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	dir, err := os.MkdirTemp("", "mcpconf-redis-")
+	if err != nil {
+		return nil, err
+	}
+	s := &RedisServer{addr: addr, dir: dir, log: &logBuffer{}, done: make(chan struct{})}
+	s.cmd = exec.Command(bin,
+		"--bind", "127.0.0.1", "--port", port,
+		"--save", "", "--appendonly", "no", "--dir", dir,
+		"--daemonize", "no", "--loglevel", "notice")
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	s.cmd.SysProcAttr = sysProcAttr()
+	if err := s.cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	go func() { _ = s.cmd.Wait(); close(s.done) }()
+	if err := s.waitReady(ctx, timeout); err != nil {
+		s.Close()
+		if strings.Contains(s.Log(), "Address already in use") {
+			return nil, errAddrInUse
+		}
+		return nil, fmt.Errorf("redis-server on %s: %w\n--- its log ---\n%s", addr, err, tail(s.Log(), 4000))
+	}
+	return s, nil
+}
+
+func (s *RedisServer) waitReady(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c := redis.NewClient(&redis.Options{Addr: s.addr, MaxRetries: -1, DialTimeout: 500 * time.Millisecond})
+	defer c.Close()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		pctx, pcancel := context.WithTimeout(ctx, time.Second)
+		last = c.Ping(pctx).Err()
+		pcancel()
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-s.done:
+			return fmt.Errorf("exited before answering PING (%v)", s.cmd.ProcessState)
+		case <-ctx.Done():
+			return fmt.Errorf("no answer to PING within %s (last: %v)", timeout, last)
+		case <-tick.C:
+		}
+	}
+}
+
+// Addr is host:port.
+func (s *RedisServer) Addr() string { return s.addr }
+
+// URL is the redis:// URL of database db.
+func (s *RedisServer) URL(db int) string { return fmt.Sprintf("redis://%s/%d", s.addr, db) }
+
+// Log returns what the server wrote so far.
+func (s *RedisServer) Log() string { return s.log.String() }
+
+// Close stops the server: SIGTERM, SIGKILL after 2 s, and removes its
+// directory. It returns within about 7 s whatever the process does.
+func (s *RedisServer) Close() {
+	select {
+	case <-s.done:
+	default:
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.done:
+		case <-time.After(2 * time.Second):
+			_ = s.cmd.Process.Kill()
+			select {
+			case <-s.done:
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}
+	os.RemoveAll(s.dir)
+}

@@ -1,0 +1,114 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync/atomic"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/mcpgw/conformance/suites/client"
+	"github.com/mcpgw/conformance/suites/conformance"
+	"github.com/mcpgw/conformance/suites/fixture"
+)
+
+// Via is one downstream session as seen through one replica: a raw client
+// for that replica carrying the session's token and revision.
+type Via struct {
+	// Replica is the replica id the requests go to.
+	Replica string
+	// Raw talks to that replica.
+	Raw *client.Raw
+	// Session is the downstream session id.
+	Session string
+}
+
+// InitializeOn opens a downstream session by hand on replica i of gw (the
+// replica that will own it) and returns it as seen through that replica.
+func InitializeOn(ctx context.Context, gw *fixture.Gateway, i int, token string) Via {
+	GinkgoHelper()
+	raw := gw.RawAt(i, token)
+	raw.IDs = new(atomic.Int64)
+	hs, err := raw.Initialize(ctx, "/mcp")
+	Expect(err).NotTo(HaveOccurred(), "initialize on replica %s", gw.Replica(i).ID)
+	return Via{Replica: gw.Replica(i).ID, Raw: raw, Session: hs.SessionID}
+}
+
+// At is the same session seen through replica i of gw: same token, revision
+// and JSON-RPC id sequence, another replica.
+func (v Via) At(gw *fixture.Gateway, i int) Via {
+	raw := gw.RawAt(i, v.Raw.Token)
+	raw.ProtocolVersion, raw.IDs, raw.Timeout = v.Raw.ProtocolVersion, v.Raw.IDs, v.Raw.Timeout
+	return Via{Replica: gw.Replica(i).ID, Raw: raw, Session: v.Session}
+}
+
+// Call calls tool on /mcp and returns the counter value; any other answer
+// fails the spec, naming the replica and the session.
+func (v Via) Call(ctx context.Context, tool string, args map[string]any) int {
+	GinkgoHelper()
+	n, err := v.TryCall(ctx, tool, args)
+	Expect(err).NotTo(HaveOccurred())
+	return n
+}
+
+// TryCall is Call returning the error instead of failing.
+func (v Via) TryCall(ctx context.Context, tool string, args map[string]any) (int, error) {
+	cctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
+	res, err := v.Raw.CallTool(cctx, "/mcp", v.Session, tool, args)
+	if err != nil {
+		return 0, fmt.Errorf("session %s via replica %s: %s: %w", Short(v.Session), v.Replica, tool, err)
+	}
+	n, err := res.ToolValue()
+	if err != nil {
+		return 0, fmt.Errorf("session %s via replica %s: %s: %w", Short(v.Session), v.Replica, tool, err)
+	}
+	return n, nil
+}
+
+// IncrementTimes calls <prefix>increment {by: 1} n times through this
+// replica and records the values seen.
+func (v Via) IncrementTimes(ctx context.Context, prefix string, n int) {
+	GinkgoHelper()
+	var seen []int
+	for range n {
+		seen = append(seen, v.Call(ctx, prefix+"increment", map[string]any{"by": 1}))
+	}
+	conformance.Evidence(fmt.Sprintf("session %s via %s: %sincrement x%d", Short(v.Session), v.Replica, prefix, n), fmt.Sprint(seen))
+}
+
+// RecordOwnership attaches, as evidence named "ownership <when>", which
+// replica holds which downstream session and its upstream sessions (from
+// each replica's GET /admin/sessions), and returns it by replica id.
+func RecordOwnership(ctx context.Context, gw *fixture.Gateway, when string) map[string]fixture.Held {
+	own := gw.Ownership(ctx)
+	if own == nil {
+		return nil
+	}
+	ids := make([]string, 0, len(own))
+	for id := range own {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var b strings.Builder
+	for _, id := range ids {
+		h := own[id]
+		if h.Sessions == nil {
+			fmt.Fprintf(&b, "%s: %s\n", id, h.Unavailable)
+			continue
+		}
+		fmt.Fprintf(&b, "%s holds %d session(s)", id, len(h.Sessions))
+		if h.Unavailable != "" {
+			b.WriteString(" (" + h.Unavailable + ")")
+		}
+		for _, s := range h.Sessions {
+			b.WriteString("\n  " + s)
+		}
+		b.WriteString("\n")
+	}
+	conformance.Evidence("ownership "+when, strings.TrimRight(b.String(), "\n"))
+	return own
+}

@@ -2,12 +2,13 @@
 #
 #   make build        bin/gateway, bin/counter, bin/wedge (static, CGO_ENABLED=0)
 #   make test         lint + unit tests (race detector) + conformance + selftest
+#                     + the multi-replica specs on a real redis-server
 #   make lint         gofmt check + go vet
 #   make unit         unit and in-process integration tests, race detector on
 #   make bench        the gateway against a bare proxy hop; out/bench.{json,md,svg}
 #
-# The conformance targets (conformance, selftest, repro-counter-bug) live in
-# suites.mk.
+# The conformance targets (conformance, selftest, repro-counter-bug,
+# conformance-crosspod-redis) live in suites.mk.
 
 GO ?= go
 export GOTOOLCHAIN ?= local
@@ -28,7 +29,9 @@ $(BINARIES): bin/%:
 
 include suites.mk
 
-test: lint unit conformance selftest
+# $(REDIS_CONFORMANCE) (suites.mk): the multi-replica specs against a real
+# redis-server when one is on PATH.
+test: lint unit conformance selftest $(REDIS_CONFORMANCE)
 
 # Unit tests leave out the Ginkgo conformance suites: they run in `conformance`.
 unit:

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mcpgw/conformance/suites/client"
 	"github.com/mcpgw/conformance/suites/conformance"
+	"github.com/mcpgw/conformance/suites/driver"
 	"github.com/mcpgw/conformance/suites/fixture"
 	"github.com/mcpgw/conformance/suites/steps"
 	"github.com/mcpgw/conformance/suites/target"
@@ -169,9 +170,44 @@ var _ = conformance.Describe("SEC", func() {
 		Expect(string(res.Body)).To(ContainSubstring(`"counter"`))
 		s := gw.Connect(ctx, "/mcp", client.Options{NoStandaloneSSE: true})
 		steps.IncrementTimes(ctx, s, "counter.", 1)
-		// Replica-to-replica endpoints are checked with the multi-replica
-		// capability (cross-replica support, issue 4).
+		// Replica-to-replica requests are the next spec's.
 	})
+
+	conformance.It("SEC-4", "replica-to-replica requests without the right cluster secret are refused and reach no session", func(ctx SpecContext) {
+		up := fixture.Counter("counter")
+		gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
+		a := steps.InitializeOn(ctx, gw, 0, "")
+		a.IncrementTimes(ctx, "counter.", 1)
+		steps.RecordOwnership(ctx, gw, "before the forged requests")
+
+		// A caller posing as a replica (the reference gateway's headers, see
+		// driver.HeaderForwardedBy) with a wrong or no secret, at the owner
+		// and at a replica that would otherwise forward.
+		for _, forged := range []struct{ name, secret string }{{"wrong secret", "wrong"}, {"no secret", ""}} {
+			h := http.Header{}
+			h.Set(driver.HeaderForwardedBy, "x")
+			if forged.secret != "" {
+				h.Set(driver.HeaderClusterSecret, forged.secret)
+			}
+			for _, i := range []int{0, 1} {
+				via := a.At(gw, i)
+				post, err := via.Raw.Do(ctx, http.MethodPost, "/mcp", withSession(h, via, true),
+					via.Raw.Request("tools/call", map[string]any{"name": "counter.increment", "arguments": map[string]any{"by": 100}}))
+				Expect(err).NotTo(HaveOccurred())
+				del, err := via.Raw.Do(ctx, http.MethodDelete, "/mcp", withSession(h, via, false), nil)
+				Expect(err).NotTo(HaveOccurred())
+				conformance.Evidencef(fmt.Sprintf("forged POST/DELETE via %s, %s", via.Replica, forged.name), "%d %d", post.Status, del.Status)
+				Expect(post.Status).To(BeElementOf(401, 403), "forged tools/call via %s with %s: %s", via.Replica, forged.name, clip(post.Body))
+				Expect(del.Status).To(BeElementOf(401, 403), "forged DELETE via %s with %s: %s", via.Replica, forged.name, clip(del.Body))
+			}
+		}
+
+		// Nothing reached the session: it lives, with its upstream state.
+		v := a.Call(ctx, "counter.get", nil)
+		conformance.Evidence("value read afterwards", v)
+		Expect(v).To(Equal(1), "a forged request reached the session's upstream state")
+		Expect(steps.LiveIDs(up.Stats(ctx))).To(HaveLen(1), "a forged DELETE ended the upstream session")
+	}, fixture.MultiReplica())
 
 	conformance.It("SEC-5", "an oversized body gets 413 and the replica stays up", func(ctx SpecContext) {
 		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
@@ -195,6 +231,19 @@ var _ = conformance.Describe("SEC", func() {
 		expectAlive(ctx, gw)
 	})
 })
+
+// withSession adds the session's headers (and, for a POST, the JSON-RPC
+// content headers) to the forged cluster headers h.
+func withSession(h http.Header, via steps.Via, post bool) http.Header {
+	out := h.Clone()
+	out.Set(client.HeaderSession, via.Session)
+	out.Set(client.HeaderProtocol, via.Raw.ProtocolVersion)
+	if post {
+		out.Set("Content-Type", "application/json")
+		out.Set("Accept", "application/json, text/event-stream")
+	}
+	return out
+}
 
 // expectAlive checks the replica still runs, answers /healthz and serves a
 // new session.

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/mcpgw/conformance/reports"
@@ -170,9 +171,11 @@ func runOne(ctx context.Context, c *catalog.Catalog, opts Options, bug string) R
 }
 
 // PrintTable writes one line per run: the bug, what the catalogue expects,
-// what failed, and the verdict.
+// what failed, how many requirements were skipped (a bug that needs several
+// replicas skips every single-replica spec), and the verdict.
 func PrintTable(w io.Writer, results []Result) {
-	fmt.Fprintf(w, "%-20s %-22s %-22s %-9s %s\n", "emulated bug", "expected to fail", "failed", "time", "verdict")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "emulated bug\texpected to fail\tfailed\tskipped\ttime\tverdict")
 	for _, r := range results {
 		verdict := "ok"
 		switch {
@@ -188,8 +191,9 @@ func PrintTable(w io.Writer, results []Result) {
 			}
 			verdict = "MISMATCH: " + strings.Join(parts, "; ") + " (log: " + r.Log + ")"
 		}
-		fmt.Fprintf(w, "%-20s %-22s %-22s %-9s %s\n", r.Bug, list(r.Expected), list(r.Failed), r.Duration.Round(time.Second), verdict)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.Bug, list(r.Expected), list(r.Failed), len(r.Skipped), r.Duration.Round(time.Second), verdict)
 	}
+	tw.Flush()
 }
 
 func list(ids []string) string {

@@ -126,21 +126,24 @@ var _ = conformance.Describe("SHD", func() {
 	})
 
 	conformance.It("SHD-5", "after a replica shuts down, another replica answers 404 for its sessions at once", func(ctx SpecContext) {
-		fixture.Require(target.Signals, target.MultiReplica)
+		fixture.Require(target.Signals)
 		up := fixture.Counter("counter")
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), Replicas: 2})
-		owner, other := gw.Replica(0), gw.Replica(1)
+		gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
+		owner := gw.Replica(0)
 		s := fixture.ConnectURL(ctx, owner.URL+"/mcp", client.Options{NoStandaloneSSE: true})
 		steps.IncrementTimes(ctx, s, "counter.", 1)
+		steps.RecordOwnership(ctx, gw, "before the shutdown")
 
 		terminateWithinBound(gw, owner)
-		raw := &client.Raw{Base: other.URL, ProtocolVersion: s.ProtocolVersion(), Timeout: 2 * time.Second}
-		res, err := raw.CallTool(ctx, "/mcp", s.ID(), "counter.get", nil)
-		Expect(err).NotTo(HaveOccurred(), "replica %s should answer for the stopped owner's session at once", other.ID)
-		conformance.Evidencef("POST via "+other.ID, "%d after %s", res.Status, res.Elapsed.Round(time.Millisecond))
-		Expect(res.Status).To(Equal(404))
-		Expect(res.Elapsed).To(BeNumerically("<", time.Second), "the answer should not wait on the stopped owner")
-	})
+		for _, other := range gw.Replicas[1:] {
+			raw := &client.Raw{Base: other.URL, ProtocolVersion: s.ProtocolVersion(), Timeout: 2 * time.Second}
+			res, err := raw.CallTool(ctx, "/mcp", s.ID(), "counter.get", nil)
+			Expect(err).NotTo(HaveOccurred(), "replica %s should answer for the stopped owner's session at once", other.ID)
+			conformance.Evidencef("POST via "+other.ID, "%d after %s", res.Status, res.Elapsed.Round(time.Millisecond))
+			Expect(res.Status).To(Equal(404), "replica %s: %s", other.ID, res.Body)
+			Expect(res.Elapsed).To(BeNumerically("<", time.Second), "the answer should not wait on the stopped owner")
+		}
+	}, fixture.MultiReplica())
 
 	conformance.It("SHD-6", "while draining, new requests are refused quickly", func(ctx SpecContext) {
 		fixture.Require(target.Signals)

@@ -122,26 +122,40 @@ func (c *cluster) start() {
 	c.wg.Go(c.keepAlive)
 }
 
+// keepAlive sends the heartbeat every third of its TTL and refreshes the
+// claims every third of theirs, so one missed beat loses nothing.
 func (c *cluster) keepAlive() {
-	t := time.NewTicker(min(c.heartbeatTTL, c.ownershipTTL) / 3)
+	t := time.NewTicker(c.heartbeatTTL / 3)
 	defer t.Stop()
+	claimsEvery := max(c.ownershipTTL/3, c.heartbeatTTL/3)
+	lastClaims := time.Now()
 	for {
 		select {
 		case <-c.stop:
 			return
-		case <-t.C:
-			c.beat()
+		case now := <-t.C:
+			refresh := now.Sub(lastClaims) >= claimsEvery || !c.redisUp.Load()
+			if refresh {
+				lastClaims = now
+			}
+			c.beatAndRefresh(refresh)
 		}
 	}
 }
 
-// beat refreshes this replica's heartbeat and every claim it holds in one
-// round trip. After a Redis outage the same call re-takes lapsed claims, so
-// no locally held session is lost.
-func (c *cluster) beat() {
+// beat announces the replica and refreshes every claim it holds.
+func (c *cluster) beat() { c.beatAndRefresh(true) }
+
+// beatAndRefresh refreshes the heartbeat and, when asked, every claim this
+// replica holds, in one round trip. After a Redis outage the refresh
+// re-takes lapsed claims, so no locally held session is lost.
+func (c *cluster) beatAndRefresh(claims bool) {
 	ctx, cancel := c.ctx()
 	defer cancel()
-	ids := c.localIDs()
+	var ids []string
+	if claims {
+		ids = c.localIDs()
+	}
 	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, keyReplicaPrefix+c.replica, c.advertise, c.heartbeatTTL)
 		for _, id := range ids {

@@ -59,8 +59,8 @@ func (g *Gateway) forwarding(route string) mcp.Middleware {
 // initialize, with the identity that created it.
 func (g *Gateway) sessionStarted(route string, req mcp.Request) {
 	ss, ok := req.GetSession().(*mcp.ServerSession)
-	if !ok || ss.ID() == "" {
-		return
+	if !ok || ss.ID() == "" || g.sessions.has(ss.ID()) {
+		return // no id to address it by, or a repeated initialize
 	}
 	ctx, cancel := context.WithCancel(g.baseCtx)
 	d := &downstream{id: ss.ID(), identity: identityOf(req.GetExtra()), route: route, created: g.now(), server: ss, ctx: ctx, cancel: cancel}

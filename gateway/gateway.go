@@ -26,7 +26,7 @@ type Gateway struct {
 	registry  *registry
 	now       func() time.Time
 
-	handlersMu sync.Mutex
+	handlersMu sync.RWMutex
 	handlers   map[string]*mcp.StreamableHTTPHandler // by route
 
 	parkedMu sync.Mutex
@@ -157,9 +157,15 @@ func (g *Gateway) refuseWhileDraining(next http.Handler) http.Handler {
 
 // sdkHandler returns the SDK handler of a route, made on first use.
 func (g *Gateway) sdkHandler(route string) *mcp.StreamableHTTPHandler {
+	g.handlersMu.RLock() // every request comes here: read-lock the common case
+	h := g.handlers[route]
+	g.handlersMu.RUnlock()
+	if h != nil {
+		return h
+	}
 	g.handlersMu.Lock()
 	defer g.handlersMu.Unlock()
-	h := g.handlers[route]
+	h = g.handlers[route]
 	if h == nil {
 		server := g.newMCPServer(route)
 		// JSON responses, not SSE: the gateway sends nothing on a call's

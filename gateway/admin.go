@@ -118,9 +118,16 @@ func (g *Gateway) upstreamChanged(u Upstream, connectChanged bool) int {
 		return 0
 	}
 	key := u.connectKey()
-	return g.registry.evict(causeUpdate, func(s *upstreamSession) bool {
+	n := g.registry.evict(causeUpdate, func(s *upstreamSession) bool {
 		return s.key.upstream == u.ID && s.connKey != key
 	})
+	for _, d := range g.sessions.all() {
+		if d.pt != nil && d.route == u.ID {
+			g.ptClose(d, causeUpdate, &u, true)
+			n++
+		}
+	}
+	return n
 }
 
 func (g *Gateway) adminDeleteUpstream(w http.ResponseWriter, r *http.Request) {
@@ -175,6 +182,10 @@ func (g *Gateway) adminSessions(w http.ResponseWriter, r *http.Request) {
 	view := sessionsView{Replica: g.cfg.ReplicaID, Sessions: []sessionView{}}
 	for _, d := range g.sessions.all() {
 		ups := byOwner[g.ownerKey(d, "").owner]
+		if d.pt != nil {
+			_, id := d.pt.current()
+			ups = []upstreamView{{Upstream: d.route, UpstreamSession: id}}
+		}
 		if ups == nil {
 			ups = []upstreamView{}
 		}

@@ -90,7 +90,7 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 		httpError(w, http.StatusNotFound, "unknown or ended session; initialize a new one")
 		return
 	}
-	if caller := identityOf(&mcp.RequestExtra{TokenInfo: auth.TokenInfoFromContext(r.Context())}); caller != d.identity {
+	if caller := callerIdentity(r); caller != d.identity {
 		g.log.Warn("session presented by another identity", "session", sid, "owner_identity", d.identity, "caller_identity", caller)
 		httpError(w, http.StatusForbidden, "this session belongs to another identity")
 		return
@@ -100,6 +100,10 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 	if r.Method == http.MethodDelete {
 		g.endSession(d, causeDelete)
 		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if d.pt != nil {
+		g.ptServe(w, r, d)
 		return
 	}
 	g.sdkHandler(route).ServeHTTP(w, r)
@@ -151,6 +155,10 @@ func (g *Gateway) sessionlessPOST(w http.ResponseWriter, r *http.Request, route 
 				Message: fmt.Sprintf("%q needs an Mcp-Session-Id header: send initialize first", msg.Method)})
 			return
 		}
+		if msg.Method == "initialize" && g.passThrough(route) {
+			g.ptInitialize(w, r, route, body)
+			return
+		}
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	g.sdkHandler(route).ServeHTTP(w, r)
@@ -179,6 +187,11 @@ func isRevision(v string) bool {
 		}
 	}
 	return true
+}
+
+// callerIdentity is the identity the request's bearer token maps to.
+func callerIdentity(r *http.Request) string {
+	return identityOf(&mcp.RequestExtra{TokenInfo: auth.TokenInfoFromContext(r.Context())})
 }
 
 func identityOf(extra *mcp.RequestExtra) string {

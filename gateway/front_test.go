@@ -225,11 +225,17 @@ func TestParseBug(t *testing.T) {
 }
 
 func TestSessionGETStreamAnswersHeadersAtOnce(t *testing.T) {
+	for _, route := range []string{"/mcp", "/servers/counter/mcp"} {
+		t.Run(route, func(t *testing.T) { testGETStream(t, route) })
+	}
+}
+
+func testGETStream(t *testing.T, route string) {
 	gw, _ := counterGateway(t, BugNone)
-	cs := connect(t, gw.URL+"/mcp", "")
+	cs := connect(t, gw.URL+route, "")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, gw.URL+"/mcp", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, gw.URL+route, nil)
 	req.Header.Set("Accept", "text/event-stream")
 	req.Header.Set(headerSessionID, cs.ID())
 	resp, err := http.DefaultClient.Do(req)

@@ -46,6 +46,7 @@ type Gateway struct {
 
 	cluster      *cluster // nil for a single replica
 	replicaProxy *httputil.ReverseProxy
+	ptProxy      *httputil.ReverseProxy // pass-through of /servers/{id}/mcp
 }
 
 // New builds a replica from cfg. Call Shutdown to release it.
@@ -67,6 +68,7 @@ func New(cfg Config) (*Gateway, error) {
 		janitorDone: make(chan struct{}),
 	}
 	g.baseCtx, g.cancelBase = context.WithCancel(context.Background())
+	g.ptProxy = g.newPassThroughProxy()
 	g.registry = newRegistry(log, g.metrics, cfg.ConnectTimeout, cfg.ProbeAfterIdle, cfg.ShutdownTimeout, g.alive)
 	if cfg.RedisURL != "" {
 		if err := g.joinCluster(); err != nil {
@@ -190,6 +192,11 @@ func (g *Gateway) endSession(d *downstream, cause string) {
 	if g.cluster != nil {
 		g.closers.Go(func() { g.cluster.release(d.id, g.cfg.ReplicaID) })
 	}
+	if d.pt != nil {
+		g.ptClose(d, cause, nil, true)
+		g.log.Info("downstream session ended", "session", d.id, "cause", cause)
+		return
+	}
 	if cause == causeDelete && g.cfg.Bug == BugNoEvictOnDelete {
 		g.parkUpstreamSessions(d)
 		return
@@ -220,7 +227,9 @@ func (g *Gateway) identityHasSessions(identity string) bool {
 // cancellation ends, but nothing here may wait on it without a deadline.
 func (g *Gateway) closeDownstream(d *downstream) {
 	d.cancel()
-	g.closers.Go(func() { d.server.Close() })
+	if d.server != nil {
+		g.closers.Go(func() { d.server.Close() })
+	}
 }
 
 // waitUntil waits for wg until deadline and reports whether it finished.
@@ -308,11 +317,21 @@ func (g *Gateway) shutdown() {
 
 	// Downstream sessions end first so their streams and calls return.
 	g.cancelBase()
+	unbounded := g.cfg.Bug == BugUnboundedShutdown
+	var ptSessions []*downstream
 	for _, d := range g.sessions.all() {
 		if g.sessions.remove(d.id) != nil {
 			g.metrics.downstreamSessions.Dec()
 			g.closeDownstream(d)
+			if d.pt != nil {
+				ptSessions = append(ptSessions, d)
+			}
 		}
+	}
+	for _, d := range ptSessions {
+		// In parallel and bounded, unless emulating unbounded-shutdown,
+		// where each close is awaited in turn with no deadline.
+		g.ptClose(d, causeShutdown, nil, !unbounded)
 	}
 	g.closeParked()
 	if g.cfg.Bug == BugUnboundedShutdown {

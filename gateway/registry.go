@@ -176,6 +176,27 @@ func (r *registry) transportLocked(key string) *upstreamTransport {
 	return t
 }
 
+// poolFor returns the shared pool for def with a hold taken on it, and its
+// client; release the hold with releaseTransport.
+func (r *registry) poolFor(def Upstream) (*upstreamTransport, *http.Client, error) {
+	r.mu.Lock()
+	t := r.transportLocked(def.connectKey())
+	r.mu.Unlock()
+	c, err := r.clientFor(t, def)
+	if err != nil {
+		r.releaseTransport(t)
+		return nil, nil, err
+	}
+	return t, c, nil
+}
+
+// acquirePool takes one more hold on a pool.
+func (r *registry) acquirePool(t *upstreamTransport) {
+	r.mu.Lock()
+	t.refs++
+	r.mu.Unlock()
+}
+
 // releaseTransport drops a session's hold on its pool and cuts the pool's
 // connections once no session uses it.
 func (r *registry) releaseTransport(t *upstreamTransport) {

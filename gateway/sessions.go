@@ -20,7 +20,8 @@ type downstream struct {
 	identity string
 	route    string // "" for /mcp, else the upstream id of /servers/{id}/mcp
 	created  time.Time
-	server   *mcp.ServerSession
+	server   *mcp.ServerSession // nil for a pass-through session
+	pt       *ptSession         // set for a pass-through session of /servers/{id}/mcp
 	// ctx ends when the session does: forwarded calls run under it, because
 	// the SDK's ServerSession.Close waits for in-flight handlers and a hung
 	// upstream call must not hold a DELETE or a shutdown.

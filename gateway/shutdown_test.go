@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -158,12 +159,15 @@ func TestGatewayLeavesNoGoroutines(t *testing.T) {
 	a, b := connectNoCleanup(t, url), connectNoCleanup(t, url)
 	increment(t, a, "counter.increment", 2)
 	increment(t, b, "counter.increment", 1)
+	pass := connectNoCleanup(t, strings.TrimSuffix(url, "/mcp")+"/servers/counter/mcp")
+	increment(t, pass, "increment", 1)                                           // a pass-through session, left for shutdown
 	a.Close()                                                                    // DELETE path
 	b.CallTool(ctxT(t, 5*time.Second), &mcp.CallToolParams{Name: "w.increment"}) // wedged initialize: fails after ConnectTimeout
 	b.ListTools(ctxT(t, 5*time.Second), nil)                                     // lists around the broken upstream
 	g.Shutdown()
 	<-served
 	b.Close()
+	pass.Close()
 	ts.CloseClientConnections()
 	ts.Close()
 	c.Close()

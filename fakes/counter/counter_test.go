@@ -1,13 +1,17 @@
 package counter_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mcpgw/conformance/fakes"
+	"github.com/mcpgw/conformance/fakes/counter"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -231,5 +235,24 @@ func TestHeaderLogIsBounded(t *testing.T) {
 	}
 	if first, last := h[0].Headers["X-Seq"][0], h[len(h)-1].Headers["X-Seq"][0]; first != strconv.Itoa(extra) || last != strconv.Itoa(fakes.MaxHeaderRecords+extra-1) {
 		t.Errorf("kept records %s..%s, want the newest", first, last)
+	}
+}
+
+// A raw client may send "arguments": null; the fake must answer, not panic.
+func TestNullArgumentsAreNoArguments(t *testing.T) {
+	c := counter.New(counter.Options{})
+	ts := httptest.NewServer(c.Handler())
+	t.Cleanup(func() { ts.Close(); c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "null-args"}, nil).Connect(ctx, &mcp.StreamableClientTransport{Endpoint: ts.URL + "/mcp", DisableStandaloneSSE: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	var none map[string]any // encodes as "arguments": null
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "increment", Arguments: none})
+	if err != nil || res.IsError {
+		t.Fatalf("increment with null arguments: %v %+v", err, res)
 	}
 }

@@ -2,6 +2,7 @@ package counter
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -13,6 +14,11 @@ func (s *Server) observe(next mcp.MethodHandler) mcp.MethodHandler {
 		if method == "tools/call" {
 			// Counted on arrival, so a call that never returns still shows.
 			s.st.call(req.GetSession().ID())
+			// "arguments": null means no arguments; go-sdk v1.8.0 panics
+			// applying schema defaults to it, and a fake must not crash.
+			if p, ok := req.GetParams().(*mcp.CallToolParamsRaw); ok && (len(p.Arguments) == 0 || string(p.Arguments) == "null") {
+				p.Arguments = json.RawMessage("{}")
+			}
 		}
 		res, err := next(ctx, method, req)
 		if method == "initialize" && err == nil {

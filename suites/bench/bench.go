@@ -43,7 +43,7 @@ type Results struct {
 	Rounds    int       `json:"rounds"`
 	Samples   []Sample  `json:"samples"`
 	Ratios    []Ratio   `json:"ratios"`
-	Memory    Memory    `json:"memory"`
+	Memory    []Memory  `json:"memory"` // per route
 	Shutdown  Shutdown  `json:"shutdown"`
 	NonOwner  NonOwner  `json:"nonOwner"`
 	Checks    []Check   `json:"checks"`
@@ -130,9 +130,16 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	res.Ratios = ratios(res.Samples)
 
 	if cfg.runs("memory") {
-		cfg.Logf("memory: %d held sessions, without and with a GET stream each", cfg.Sessions)
-		if res.Memory, err = cfg.measureMemory(ctx, dir, counter.url+"/mcp"); err != nil {
-			return nil, err
+		for _, route := range []Target{
+			{Name: targetGatewayMC, Endpoint: "/mcp", Tool: "counter.increment"},
+			{Name: targetGatewayPS, Endpoint: "/servers/counter/mcp", Tool: "increment"},
+		} {
+			cfg.Logf("memory (%s): %d held sessions, without and with a GET stream each", route.Name, cfg.Sessions)
+			m, err := cfg.measureMemory(ctx, dir, counter.url+"/mcp", route)
+			if err != nil {
+				return nil, err
+			}
+			res.Memory = append(res.Memory, m)
 		}
 	}
 	if cfg.runs("shutdown") {
@@ -220,9 +227,9 @@ func checks(r *Results) []Check {
 			add(fmt.Sprintf("%s W2 calls/s vs proxy", x.Target), x.CallsPerSec, 0.8, "x", false)
 		}
 	}
-	if r.Memory.Sessions > 0 {
-		add("resident memory per held session", r.Memory.PerSessionBytes/1000, 40, "KB", true)
-		add("resident memory per held session with a GET stream", r.Memory.PerSessionStreamBytes/1000, 90, "KB", true)
+	for _, m := range r.Memory {
+		add(m.Route+" resident memory per held session", m.PerSessionBytes/1000, 40, "KB", true)
+		add(m.Route+" resident memory per held session with a GET stream", m.PerSessionStreamBytes/1000, 90, "KB", true)
 	}
 	if r.Shutdown.Sessions > 0 {
 		add(fmt.Sprintf("shutdown with %d wedged upstream sessions", r.Shutdown.Sessions), r.Shutdown.Seconds, r.Shutdown.BoundSeconds, "s", true)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 // Memory is the gateway's resident memory per held downstream session.
 type Memory struct {
+	Route                 string  `json:"route"`
 	Sessions              int     `json:"sessions"`
 	BaselineBytes         int64   `json:"baselineBytes"`
 	PerSessionBytes       float64 `json:"perSessionBytes"`
@@ -61,16 +63,16 @@ func settledRSS(pid int) (int64, error) {
 	return best, nil
 }
 
-func (cfg Config) measureMemory(ctx context.Context, dir, upstream string) (Memory, error) {
-	m := Memory{Sessions: cfg.Sessions}
-	gw, err := cfg.startGateway(ctx, subdir(dir, "mem"), "bench-mem", upstream, "")
+func (cfg Config) measureMemory(ctx context.Context, dir, upstream string, route Target) (Memory, error) {
+	m := Memory{Route: route.Name, Sessions: cfg.Sessions}
+	gw, err := cfg.startGateway(ctx, subdir(dir, "mem"+strings.NewReplacer("/", "-", "{", "", "}", "", " ", "").Replace(route.Endpoint)), "bench-mem", upstream, "")
 	if err != nil {
 		return m, err
 	}
 	defer gw.Stop(5 * time.Second)
 	hc := newHTTPClient(16)
 	defer hc.CloseIdleConnections()
-	t := Target{Name: "memory", Endpoint: gw.URL + "/mcp", Tool: "counter.increment"}
+	t := Target{Name: "memory", Endpoint: gw.URL + route.Endpoint, Tool: route.Tool}
 	// Warm the code paths and pools with a few sessions first.
 	warm, err := openSessions(ctx, hc, t, 16)
 	if err != nil {
@@ -92,7 +94,7 @@ func (cfg Config) measureMemory(ctx context.Context, dir, upstream string) (Memo
 	}
 	m.PerSessionBytes = float64(held-m.BaselineBytes) / float64(cfg.Sessions)
 
-	streams, err := openStreams(ctx, gw.URL+"/mcp", sessions)
+	streams, err := openStreams(ctx, gw.URL+route.Endpoint, sessions)
 	if err != nil {
 		return m, err
 	}

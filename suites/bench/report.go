@@ -54,9 +54,11 @@ func Markdown(r *Results) string {
 			fmt.Fprintf(&b, "| %s (%d sessions, %d workers) | %s | %.0f | %.3f | %.3f | %.3f | %s | %s |\n", w.Name, w.Sessions, w.Workers, t, cps, p50, p90, p99, rp, rc)
 		}
 	}
-	m := r.Memory
-	fmt.Fprintf(&b, "\nMemory: %.1f KB resident per held session, %.1f KB with a GET stream each (%d sessions, baseline %.1f MB).\n",
-		m.PerSessionBytes/1000, m.PerSessionStreamBytes/1000, m.Sessions, float64(m.BaselineBytes)/1e6)
+	b.WriteString("\n")
+	for _, m := range r.Memory {
+		fmt.Fprintf(&b, "Memory, %s: %.1f KB resident per held session, %.1f KB with a GET stream each (%d sessions, baseline %.1f MB).\n",
+			m.Route, m.PerSessionBytes/1000, m.PerSessionStreamBytes/1000, m.Sessions, float64(m.BaselineBytes)/1e6)
+	}
 	fmt.Fprintf(&b, "Shutdown: %.2f s with %d wedged upstream sessions (timeout %.0f s, bound %.0f s, exit code %d).\n",
 		r.Shutdown.Seconds, r.Shutdown.Sessions, r.Shutdown.TimeoutSeconds, r.Shutdown.BoundSeconds, r.Shutdown.ExitCode)
 	fmt.Fprintf(&b, "Non-owner replica: p50 %.3f ms via the owner, %.3f ms via another replica (%.2fx).\n\n",

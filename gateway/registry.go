@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -424,10 +426,7 @@ func (r *registry) isClosed() bool {
 func (r *registry) shutdown(deadline time.Time, sequentialUnbounded bool) {
 	r.mu.Lock()
 	r.closed = true
-	all := make([]*upstreamSession, 0, len(r.sessions))
-	for _, s := range r.sessions {
-		all = append(all, s)
-	}
+	all := slices.Collect(maps.Values(r.sessions))
 	clear(r.sessions)
 	r.mu.Unlock()
 
@@ -455,9 +454,5 @@ func (r *registry) waitTasks(deadline time.Time) {
 func (r *registry) snapshot() []*upstreamSession {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]*upstreamSession, 0, len(r.sessions))
-	for _, s := range r.sessions {
-		out = append(out, s)
-	}
-	return out
+	return slices.Collect(maps.Values(r.sessions))
 }

@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,21 +101,13 @@ func (t *sessionTable) remove(id string) *downstream {
 func (t *sessionTable) all() []*downstream {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]*downstream, 0, len(t.m))
-	for _, d := range t.m {
-		out = append(out, d)
-	}
-	return out
+	return slices.Collect(maps.Values(t.m))
 }
 
 func (t *sessionTable) ids() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]string, 0, len(t.m))
-	for id := range t.m {
-		out = append(out, id)
-	}
-	return out
+	return slices.Collect(maps.Keys(t.m))
 }
 
 func (t *sessionTable) idle(now time.Time, limit time.Duration) []*downstream {

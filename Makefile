@@ -3,6 +3,8 @@
 #   make build        bin/gateway, bin/counter, bin/wedge (static, CGO_ENABLED=0)
 #   make test         lint + unit tests (race detector) + conformance + selftest
 #                     + the multi-replica specs on a real redis-server
+#                     + the external driver end to end + the comparison matrix
+#                     + the suites and self-test on the container driver (Docker)
 #   make lint         gofmt check + go vet
 #   make unit         unit and in-process integration tests, race detector on
 #   make bench        the gateway against a bare proxy hop; out/bench.{json,md,svg}
@@ -30,8 +32,11 @@ $(BINARIES): bin/%:
 include suites.mk
 
 # $(REDIS_CONFORMANCE) (suites.mk): the multi-replica specs against a real
-# redis-server when one is on PATH.
-test: lint unit conformance selftest $(REDIS_CONFORMANCE)
+# redis-server when one is on PATH. conformance-external proves the external
+# driver and shell hooks; $(CONTAINER_CONFORMANCE) (suites.mk) runs the suites
+# on containers when a Docker engine answers; compare merges every run into
+# out/compare.*.
+test: lint unit conformance selftest $(REDIS_CONFORMANCE) conformance-external $(CONTAINER_CONFORMANCE) compare
 
 # Unit tests leave out the Ginkgo conformance suites: they run in `conformance`.
 unit:

@@ -12,6 +12,15 @@
 #                           replica-to-replica spec) against a throwaway real
 #                           redis-server instead of the embedded miniredis;
 #                           writes out/crosspod-redis/
+#   make conformance-external
+#                           the external path end to end: the reference
+#                           gateway started by hand, an external target wired
+#                           only through the shell hooks of suites/targets/hooks,
+#                           results checked against the process driver's;
+#                           writes out/external/
+#   make compare            every run's report.json under out/ (or
+#                           COMPARE_RUNS) merged into one gateway x requirement
+#                           matrix: out/compare.md, out/compare.html
 #
 # Knobs: CONFORMANCE_PROCS (parallel Ginkgo processes), MCPCONF_* (see
 # suites/target), CONFORMANCE_FLAGS (extra ginkgo flags, e.g.
@@ -33,7 +42,7 @@ SUITE_IMPORTS := $(patsubst ./%,github.com/mcpgw/conformance/%,$(SUITE_PKGS))
 $(GINKGO): go.mod go.sum
 	$(GO) build -o $@ github.com/onsi/ginkgo/v2/ginkgo
 
-.PHONY: conformance selftest repro-counter-bug conformance-crosspod-redis crosspod-redis-missing
+.PHONY: conformance selftest repro-counter-bug conformance-crosspod-redis crosspod-redis-missing conformance-external compare
 
 # The real Redis for conformance-crosspod-redis. `make test` runs that target
 # when this finds one, and says so loudly when it does not (and fails under
@@ -49,7 +58,7 @@ conformance: build $(GINKGO)
 		$(CONFORMANCE_FLAGS) $(SUITE_PKGS); \
 	status=$$?; \
 	$(GO) run ./reports/cmd/report --in $(OUT)/report.json \
-		--md $(OUT)/summary.md --html $(OUT)/report.html || true; \
+		--md $(OUT)/summary.md --html $(OUT)/report.html --png $(OUT)/report.png || true; \
 	echo "reports: $(OUT)/summary.md $(OUT)/report.html $(OUT)/junit.xml $(OUT)/report.json"; \
 	exit $$status
 
@@ -83,3 +92,90 @@ crosspod-redis-missing:
 	@echo "*** no redis-server on PATH: the multi-replica specs ran on the embedded Redis only." >&2
 	@echo "*** Install it (Debian: apt-get install redis-server) to run them against a real one." >&2
 	@if [ "$$CI" = true ]; then echo "*** CI=true: a real Redis is required here" >&2; exit 1; fi
+
+# The external path end to end (suites/cmd/proveexternal): replicas of the
+# reference gateway started outside the suite (two clusters: auth off and
+# on, each on its own Redis: redis-server when on PATH, else embedded), a
+# target file with driver: external and the shell hooks of
+# suites/targets/hooks, the suites run against it one spec at a time and
+# against suites/targets/reference-process.yaml, and every requirement's
+# result compared (those skipped for external-driver reasons set aside).
+conformance-external: build $(GINKGO)
+	$(GO) run ./suites/cmd/proveexternal --gateway-bin bin/gateway --ginkgo $(GINKGO) \
+		--out $(OUT)/external --procs $(CONFORMANCE_PROCS) --suites "$(SUITE_PKGS)" \
+		$(if $(REDIS_SERVER),--redis-server "$(REDIS_SERVER)")
+
+# Runs to compare: the reference run first, then every other report.json
+# under $(OUT) (external, selftest bugs, real Redis). Override with
+# COMPARE_RUNS="label=path/report.json other/report.json ...".
+COMPARE_RUNS ?= $(wildcard $(OUT)/report.json) \
+	$(filter-out $(OUT)/report.json,$(sort $(wildcard $(OUT)/*/report.json $(OUT)/*/*/report.json)))
+
+compare:
+	@test -n "$(strip $(COMPARE_RUNS))" || { echo "compare: no report.json under $(OUT); run make conformance (or set COMPARE_RUNS)" >&2; exit 1; }
+	$(GO) run ./reports/cmd/compare --md $(OUT)/compare.md --html $(OUT)/compare.html $(COMPARE_RUNS)
+
+# The container driver (suites/driver/container*.go): every suite with the
+# replicas, the fakes and a Redis per cluster as containers on one Docker
+# network, through testcontainers-go. suites/cmd/withcontainers builds the
+# images once per run, FROM scratch from bin/ (and Debian's redis-server),
+# with the build output shown, runs the command, and removes every
+# container, the network and the images afterwards.
+#
+#   make conformance-containers   every suite; reports in out/containers/
+#   make selftest-containers      shared-upstream, unbounded-shutdown and
+#                                 local-lookup caught on containers, each run
+#                                 against the suite of the requirements it
+#                                 breaks; out/selftest-containers/
+#
+# MCPCONF_REDIS_IMAGE=redis:7 (or any image) replaces the built Redis image,
+# MCPCONF_GATEWAY_IMAGE a gateway image (or gateway.image in a target file).
+# `make test` runs both when a Docker engine answers, and fails without one
+# under CI=true.
+CONTAINERS_OUT := $(OUT)/containers
+DOCKER_ENGINE := $(shell docker info >/dev/null 2>&1 && echo yes)
+CONTAINER_CONFORMANCE := $(if $(DOCKER_ENGINE),conformance-containers selftest-containers,containers-missing)
+# Ryuk, testcontainers' reaper, is an image from a registry; the driver
+# removes what it makes itself.
+export TESTCONTAINERS_RYUK_DISABLED ?= true
+WITHCONTAINERS = $(GO) run ./suites/cmd/withcontainers --bin bin
+# Each bug against the suite of the requirements it breaks (make selftest
+# checks every suite under every bug on the process driver).
+SELFTEST_CONTAINERS := shared-upstream:./suites/isolation unbounded-shutdown:./suites/shutdown local-lookup:./suites/crosspod
+
+.PHONY: conformance-containers selftest-containers containers-missing container-redis-server
+
+conformance-containers: build $(GINKGO) container-redis-server
+	@mkdir -p $(CONTAINERS_OUT)
+	@$(WITHCONTAINERS) -- $(GINKGO) -p --procs=$(CONFORMANCE_PROCS) \
+		--timeout=10m --keep-going --succinct --silence-skips \
+		--output-dir=$(CONTAINERS_OUT) --junit-report=junit.xml --json-report=report.json \
+		$(CONFORMANCE_FLAGS) $(SUITE_PKGS); \
+	status=$$?; \
+	$(GO) run ./reports/cmd/report --in $(CONTAINERS_OUT)/report.json \
+		$(if $(MCPCONF_TARGET),,--title "Conformance report: reference gateway (container driver)") \
+		--md $(CONTAINERS_OUT)/summary.md --html $(CONTAINERS_OUT)/report.html || true; \
+	echo "reports: $(CONTAINERS_OUT)/summary.md $(CONTAINERS_OUT)/report.html $(CONTAINERS_OUT)/junit.xml $(CONTAINERS_OUT)/report.json"; \
+	exit $$status
+
+selftest-containers: build $(GINKGO) container-redis-server
+	@$(WITHCONTAINERS) -- sh -c 'status=0; for pair in $(SELFTEST_CONTAINERS); do \
+		bug=$${pair%%:*}; suite=$${pair#*:}; \
+		$(GO) run ./suites/cmd/selftest --ginkgo $(GINKGO) --gateway-bin bin/gateway \
+			--out $(OUT)/selftest-containers/$$bug --procs $(CONFORMANCE_PROCS) \
+			--baseline=false --bugs $$bug --suites $$suite || status=1; \
+	done; exit $$status'
+
+# The default Redis image is made of the host's redis-server: install
+# Debian's when it is missing and no MCPCONF_REDIS_IMAGE names another.
+container-redis-server:
+	@if [ -z "$$MCPCONF_REDIS_IMAGE" ] && ! command -v redis-server >/dev/null 2>&1; then \
+		echo "containers: installing Debian's redis-server for the Redis image (apt-get install redis-server)"; \
+		{ apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; } || { \
+			echo "containers: no redis-server to build the Redis image from: install it, or set MCPCONF_REDIS_IMAGE (e.g. redis:7 where a registry is reachable)" >&2; exit 1; }; \
+	fi
+
+containers-missing:
+	@echo "*** no Docker engine answers (docker info): the suites did not run on the container driver." >&2
+	@echo "*** Start one to run make conformance-containers and make selftest-containers." >&2
+	@if [ "$$CI" = true ]; then echo "*** CI=true: a Docker engine is required here" >&2; exit 1; fi

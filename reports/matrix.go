@@ -38,6 +38,8 @@ type Row struct {
 	Reason   string
 	Evidence []Evidence
 	Specs    []Spec
+	// Duration is the time its specs took together.
+	Duration time.Duration
 }
 
 // Spec is one spec that proves the row's requirement.
@@ -46,8 +48,11 @@ type Spec struct {
 	State    string
 	Duration time.Duration
 	Failure  string
-	Location string
-	Logs     []Evidence // replica logs attached on failure
+	// SkipReason says why a skipped spec did not run ("filtered out" when
+	// a label or focus filter left it out).
+	SkipReason string
+	Location   string
+	Logs       []Evidence // replica logs attached on failure
 }
 
 // Evidence is one report entry.
@@ -66,6 +71,14 @@ type Matrix struct {
 	Suites []SuiteResult
 	// Unmatched lists specs that name no catalogue requirement.
 	Unmatched []string
+	// Target is the gateway under test as the suites recorded it (nil
+	// when the run did not record one).
+	Target *conformance.TargetInfo
+	// Revisions counts the MCP protocol revisions client sessions
+	// negotiated with the gateway, by revision.
+	Revisions map[string]int
+	// groups are the catalogue's requirement groups, in order.
+	groups []catalog.Group
 }
 
 // SuiteResult is one Ginkgo suite of the run.
@@ -94,7 +107,7 @@ func Load(path string) ([]types.Report, error) {
 
 // Build makes the matrix from suite reports.
 func Build(c *catalog.Catalog, reports []types.Report) *Matrix {
-	m := &Matrix{Generated: time.Now()}
+	m := &Matrix{Generated: time.Now(), Revisions: map[string]int{}, groups: c.Groups}
 	specsByID := map[string][]types.SpecReport{}
 	for _, r := range reports {
 		sr := SuiteResult{Description: r.SuiteDescription, Path: r.SuitePath, Succeeded: r.SuiteSucceeded, RunTime: r.RunTime}
@@ -103,6 +116,7 @@ func Build(c *catalog.Catalog, reports []types.Report) *Matrix {
 		}
 		sr.Failures = append(sr.Failures, r.SpecialSuiteFailureReasons...)
 		for _, s := range r.SpecReports {
+			m.readRunEntries(s)
 			if s.LeafNodeType != types.NodeTypeIt {
 				if s.State.Is(types.SpecStateFailureStates) {
 					sr.Failures = append(sr.Failures, fmt.Sprintf("%s: %s", s.LeafNodeType, s.Failure.Message))
@@ -135,18 +149,24 @@ func buildRow(req catalog.Requirement, specs []types.SpecReport) Row {
 	row := Row{Requirement: req}
 	sort.SliceStable(specs, func(i, j int) bool { return specs[i].LeafNodeText < specs[j].LeafNodeText })
 	var failed, warned, passed, skipped, ran []string
+	var setup []Evidence // shown after the specs' own evidence
 	for _, s := range specs {
 		sp := Spec{Text: s.LeafNodeText, State: s.State.String(), Duration: s.RunTime, Location: s.LeafNodeLocation.String()}
 		if s.State.Is(types.SpecStateFailureStates) {
 			sp.Failure = s.Failure.Message
 		}
+		row.Duration += s.RunTime
 		for _, e := range s.ReportEntries {
 			ev := Evidence{Spec: s.LeafNodeText, Name: e.Name, Value: e.StringRepresentation()}
 			switch {
+			case e.Name == conformance.EntryTarget || e.Name == conformance.EntryRevision:
+				// About the run, not the requirement: see readRunEntries.
 			case strings.HasPrefix(e.Name, conformance.EntryLogPrefix):
 				sp.Logs = append(sp.Logs, ev)
 			case e.Name == conformance.EntryWarning:
 				warned = append(warned, ev.Value)
+			case strings.HasPrefix(e.Name, conformance.EntrySetupPrefix):
+				setup = append(setup, ev)
 			default:
 				row.Evidence = append(row.Evidence, ev)
 			}
@@ -162,11 +182,13 @@ func buildRow(req catalog.Requirement, specs []types.SpecReport) Row {
 			} else {
 				skipped = append(skipped, "filtered out")
 			}
+			row.Specs[len(row.Specs)-1].SkipReason = skipped[len(skipped)-1]
 		default:
 			passed = append(passed, s.LeafNodeText)
 			ran = append(ran, s.LeafNodeText)
 		}
 	}
+	row.Evidence = append(row.Evidence, setup...)
 	switch {
 	case len(specs) == 0 && req.IsDeferred():
 		row.Status, row.Reason = Deferred, req.Deferred
@@ -261,4 +283,85 @@ func (m *Matrix) Verdict() Status {
 		}
 	}
 	return Pass
+}
+
+// readRunEntries takes what a spec or setup node recorded about the run:
+// the target (once) and the protocol revisions sessions negotiated.
+func (m *Matrix) readRunEntries(s types.SpecReport) {
+	for _, e := range s.ReportEntries {
+		switch e.Name {
+		case conformance.EntryTarget:
+			if m.Target != nil {
+				continue
+			}
+			if ti, err := conformance.DecodeTargetInfo(e.StringRepresentation()); err == nil {
+				m.Target = &ti
+			}
+		case conformance.EntryRevision:
+			m.Revisions[e.StringRepresentation()]++
+		}
+	}
+}
+
+// GroupRows is one requirement group of the report.
+type GroupRows struct {
+	Group catalog.Group
+	Rows  []Row
+}
+
+// Tally counts the group's rows by status, e.g. "8 pass, 1 skip".
+func (g GroupRows) Tally() string { return tallyRows(g.Rows) }
+
+// Groups returns the rows by requirement group, in catalogue order.
+func (m *Matrix) Groups() []GroupRows {
+	var out []GroupRows
+	for _, g := range m.groups {
+		gr := GroupRows{Group: g}
+		for _, r := range m.Rows {
+			if r.Requirement.Group() == g.ID {
+				gr.Rows = append(gr.Rows, r)
+			}
+		}
+		if len(gr.Rows) > 0 {
+			out = append(out, gr)
+		}
+	}
+	return out
+}
+
+// RevisionList renders the negotiated revisions, most used first, e.g.
+// "2025-11-25 (212 sessions)"; "none recorded" when no session was opened.
+func (m *Matrix) RevisionList() string {
+	if len(m.Revisions) == 0 {
+		return "none recorded"
+	}
+	revs := make([]string, 0, len(m.Revisions))
+	for r := range m.Revisions {
+		revs = append(revs, r)
+	}
+	sort.Slice(revs, func(i, j int) bool {
+		if m.Revisions[revs[i]] != m.Revisions[revs[j]] {
+			return m.Revisions[revs[i]] > m.Revisions[revs[j]]
+		}
+		return revs[i] > revs[j]
+	})
+	parts := make([]string, len(revs))
+	for i, r := range revs {
+		unit := "sessions"
+		if m.Revisions[r] == 1 {
+			unit = "session"
+		}
+		parts[i] = fmt.Sprintf("%s (%d %s)", r, m.Revisions[r], unit)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// RunTime is the suites' run time together (ginkgo runs suites one after
+// another, each over its parallel processes).
+func (m *Matrix) RunTime() time.Duration {
+	var d time.Duration
+	for _, s := range m.Suites {
+		d += s.RunTime
+	}
+	return d
 }

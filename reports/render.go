@@ -5,22 +5,31 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/mcpgw/conformance/suites/conformance"
 )
 
-//go:embed report.html.tmpl
+//go:embed report.html.tmpl compare.html.tmpl
 var templates embed.FS
 
 // maxEvidence bounds the evidence shown per row in the Markdown summary.
 const maxEvidence = 4
 
-// WriteMarkdown writes the summary: totals, then one row per requirement.
+// WriteMarkdown writes the summary for CI step summaries: verdict, the
+// target, then one table per requirement group.
 func (m *Matrix) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s\n\n", orDefault(m.Title, "Conformance report"))
+	fmt.Fprintf(&b, "# %s\n\n", m.title())
 	fmt.Fprintf(&b, "Verdict: **%s**. %s\n\n", strings.ToUpper(string(m.Verdict())), m.tally())
+	b.WriteString("| | |\n|---|---|\n")
+	for _, kv := range m.About() {
+		fmt.Fprintf(&b, "| %s | %s |\n", kv[0], mdCell(kv[1], 400))
+	}
+	b.WriteString("\n")
 	for _, s := range m.Suites {
 		mark := "passed"
 		if !s.Succeeded {
@@ -34,29 +43,73 @@ func (m *Matrix) WriteMarkdown(w io.Writer) error {
 	if len(m.Unmatched) > 0 {
 		fmt.Fprintf(&b, "\nSpecs naming no requirement (a defect): %s\n", strings.Join(m.Unmatched, "; "))
 	}
-	b.WriteString("\n| ID | level | status | reason | evidence |\n|---|---|---|---|---|\n")
-	for _, r := range m.Rows {
-		level := string(r.Requirement.Level)
-		if r.Requirement.Profile != "" {
-			level += " " + r.Requirement.Profile
-		}
-		var ev []string
-		for i, e := range r.Evidence {
-			if i == maxEvidence {
-				ev = append(ev, fmt.Sprintf("(+%d more)", len(r.Evidence)-maxEvidence))
-				break
+	for _, g := range m.Groups() {
+		fmt.Fprintf(&b, "\n## %s: %s\n\n%s\n\n", g.Group.ID, g.Group.Title, g.Tally())
+		b.WriteString("| ID | level | status | reason | evidence | time |\n|---|---|---|---|---|---|\n")
+		for _, r := range g.Rows {
+			var ev []string
+			for _, e := range r.Evidence {
+				if strings.HasPrefix(e.Name, conformance.EntrySetupPrefix) {
+					continue // in the HTML report
+				}
+				if len(ev) == maxEvidence {
+					ev = append(ev, "(more in report.html)")
+					break
+				}
+				ev = append(ev, e.Name+": "+e.Value)
 			}
-			ev = append(ev, e.Name+": "+e.Value)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", r.Requirement.ID, levelText(r), statusMark(r.Status),
+				mdCell(r.Reason, 300), mdCell(strings.Join(ev, "; "), 400), roundDuration(r.Duration))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.Requirement.ID, level, statusMark(r.Status),
-			mdCell(r.Reason, 300), mdCell(strings.Join(ev, "; "), 400))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
+// About describes the run for the top of the report, as label/value pairs.
+func (m *Matrix) About() [][2]string {
+	var out [][2]string
+	add := func(k, v string) {
+		if v != "" {
+			out = append(out, [2]string{k, v})
+		}
+	}
+	if t := m.Target; t != nil {
+		add("target", t.Name)
+		add("driver", t.Driver)
+		add("gateway", t.Gateway)
+		replicas := "1"
+		if slices.Contains(t.Capabilities, "multi-replica") {
+			replicas = fmt.Sprintf("1, and %d per multi-replica spec", t.Replicas)
+		}
+		add("replicas", replicas)
+		add("capabilities", orDefault(strings.Join(t.Capabilities, ", "), "none"))
+		add("profiles", orDefault(strings.Join(t.Profiles, ", "), "none"))
+		add("upstreams", t.Upstreams)
+		add("redis", t.Redis)
+		if t.Strict {
+			add("strict", "yes: SHOULD failures fail")
+		}
+		add("emulated bug", t.EmulateBug)
+	} else {
+		add("target", "not recorded by this run")
+	}
+	add("protocol revision", m.RevisionList())
+	add("run time", fmt.Sprintf("%s over %d suite(s)", m.RunTime().Round(time.Millisecond), len(m.Suites)))
+	add("generated", m.Generated.UTC().Format(time.RFC3339))
+	return out
+}
+
 func (m *Matrix) tally() string {
-	counts := m.Counts()
+	return fmt.Sprintf("%d requirements: %s.", len(m.Rows), tallyRows(m.Rows))
+}
+
+// tallyRows counts rows by status, e.g. "3 deferred, 44 pass".
+func tallyRows(rows []Row) string {
+	counts := map[Status]int{}
+	for _, r := range rows {
+		counts[r.Status]++
+	}
 	var keys []string
 	for s := range counts {
 		keys = append(keys, string(s))
@@ -66,7 +119,15 @@ func (m *Matrix) tally() string {
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%d %s", counts[Status(k)], k))
 	}
-	return fmt.Sprintf("%d requirements: %s.", len(m.Rows), strings.Join(parts, ", "))
+	return strings.Join(parts, ", ")
+}
+
+func levelText(r Row) string {
+	level := string(r.Requirement.Level)
+	if r.Requirement.Profile != "" {
+		level += " " + r.Requirement.Profile
+	}
+	return level
 }
 
 func statusMark(s Status) string {
@@ -79,6 +140,22 @@ func statusMark(s Status) string {
 		return "*warn*"
 	default:
 		return string(s)
+	}
+}
+
+// statusClass is the CSS class of a status.
+func statusClass(s Status) string { return strings.ReplaceAll(string(s), " ", "-") }
+
+func roundDuration(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "-"
+	case d < time.Millisecond:
+		return "<1ms"
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	default:
+		return d.Round(10 * time.Millisecond).String()
 	}
 }
 
@@ -99,16 +176,25 @@ func orDefault(s, d string) string {
 	return s
 }
 
-// WriteHTML writes the full report: the matrix with every piece of evidence,
-// spec and failure, and replica logs for failed specs.
+var funcs = template.FuncMap{
+	"upper":  strings.ToUpper,
+	"round":  roundDuration,
+	"class":  statusClass,
+	"level":  levelText,
+	"status": func(s Status) string { return string(s) },
+	"inc":    func(n int) int { return n + 1 },
+	"clip":   clip,
+}
+
+// WriteHTML writes the full report, self-contained (no scripts, fonts or
+// requests): the target on top, then one table per requirement group with
+// every requirement's statement, result, reason, evidence, specs and time,
+// and the replica logs of failed specs.
 func (m *Matrix) WriteHTML(w io.Writer) error {
-	t, err := template.New("report.html.tmpl").Funcs(template.FuncMap{
-		"upper":   strings.ToUpper,
+	t, err := template.New("report.html.tmpl").Funcs(funcs).Funcs(template.FuncMap{
 		"verdict": func() string { return string(m.Verdict()) },
 		"tally":   m.tally,
-		"round":   func(d time.Duration) string { return d.Round(time.Millisecond).String() },
-		"title":   func() string { return orDefault(m.Title, "Conformance report") },
-		"stamp":   func() string { return m.Generated.UTC().Format(time.RFC3339) },
+		"title":   m.title,
 	}).ParseFS(templates, "report.html.tmpl")
 	if err != nil {
 		return err
@@ -116,5 +202,27 @@ func (m *Matrix) WriteHTML(w io.Writer) error {
 	return t.Execute(w, m)
 }
 
+// ReportTitle is the report's title: Title, or one naming the target.
+func (m *Matrix) ReportTitle() string { return m.title() }
+
+func (m *Matrix) title() string {
+	switch {
+	case m.Title != "":
+		return m.Title
+	case m.Target != nil:
+		return "Conformance report: " + m.Target.Name
+	}
+	return "Conformance report"
+}
+
 // TallyLine is the totals as one line.
 func (m *Matrix) TallyLine() string { return m.tally() }
+
+// clip shortens text to its first line and at most n characters.
+func clip(n int, s string) string {
+	s = firstLine(s)
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}

@@ -64,6 +64,11 @@ func It(id, text string, body func(ctx ginkgo.SpecContext), decorators ...any) b
 	if !slices.ContainsFunc(decorators, isSpecTimeout) {
 		args = append(args, ginkgo.SpecTimeout(DefaultSpecTimeout))
 	}
+	// An external target's replicas are shared by every spec (and so are the
+	// upstream ids registered on them): its specs run one at a time.
+	if t, err := target.Current(); err == nil && t.Driver == target.DriverExternal {
+		args = append(args, ginkgo.Serial)
+	}
 	args = append(args, decorators...)
 	args = append(args, wrap(req, body))
 	return ginkgo.It(fmt.Sprintf("[%s] %s", id, text), args...)

@@ -36,6 +36,7 @@ func fakeGateway(mode string) {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM)
 	os.Stderr.WriteString("fake gateway up; upstreams=" + os.Getenv("MCPGW_UPSTREAMS") + " bug=" + os.Getenv("MCPGW_EMULATE_BUG") +
+		" args=" + strings.Join(os.Args[1:], " ") + " gwport=" + os.Getenv("GW_PORT") +
 		" redis=" + os.Getenv("MCPGW_REDIS") + " advertise=" + os.Getenv("MCPGW_ADVERTISE_URL") + "\n")
 	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	switch mode {

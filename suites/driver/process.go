@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/mcpgw/conformance/suites/launch"
 )
 
 // ReplicaConfig is one replica's settings, passed as the MCPGW_* environment
@@ -66,6 +68,8 @@ type Replica struct {
 	done   chan struct{} // closed when the process has exited
 	exit   Exit
 	exitMu sync.Mutex
+	// ctr is set, and cmd nil, for a replica in a container (container_replica.go).
+	ctr *containerCtl
 }
 
 // Exit describes how a replica process ended.
@@ -116,6 +120,8 @@ func startOnce(ctx context.Context, cfg ReplicaConfig) (*Replica, error) {
 	env := os.Environ()
 	set := func(k, v string) { env = append(env, k+"="+v) }
 	set("MCPGW_LISTEN", addr)
+	// data feeds the target's argument and environment templates (suites/launch).
+	data := launchData(addr, cfg)
 	if cfg.ID != "" {
 		set("MCPGW_REPLICA_ID", cfg.ID)
 	}
@@ -129,6 +135,7 @@ func startOnce(ctx context.Context, cfg ReplicaConfig) (*Replica, error) {
 		return nil, fmt.Errorf("write upstreams file: %w", err)
 	}
 	set("MCPGW_UPSTREAMS", upFile)
+	data.UpstreamsFile, data.Dir = upFile, cfg.Dir
 	if cfg.Redis != "" {
 		set("MCPGW_REDIS", cfg.Redis)
 		advertise := cfg.AdvertiseURL
@@ -136,6 +143,7 @@ func startOnce(ctx context.Context, cfg ReplicaConfig) (*Replica, error) {
 			advertise = "http://" + addr
 		}
 		set("MCPGW_ADVERTISE_URL", advertise)
+		data.AdvertiseURL = advertise
 	}
 	if cfg.ShutdownTimeout > 0 {
 		set("MCPGW_SHUTDOWN_TIMEOUT", cfg.ShutdownTimeout.String())
@@ -149,6 +157,7 @@ func startOnce(ctx context.Context, cfg ReplicaConfig) (*Replica, error) {
 			return nil, fmt.Errorf("write auth tokens file: %w", err)
 		}
 		set("MCPGW_AUTH_TOKENS", tokFile)
+		data.AuthTokensFile = tokFile
 	}
 	if cfg.AdminToken != "" {
 		set("MCPGW_ADMIN_TOKEN", cfg.AdminToken)
@@ -159,12 +168,16 @@ func startOnce(ctx context.Context, cfg ReplicaConfig) (*Replica, error) {
 	if cfg.EmulateBug != "" {
 		set("MCPGW_EMULATE_BUG", cfg.EmulateBug)
 	}
-	for k, v := range cfg.Env {
+	args, extraEnv, err := launch.Render(cfg.Args, cfg.Env, data)
+	if err != nil {
+		return nil, fmt.Errorf("replica %s: %w", cfg.ID, err)
+	}
+	for k, v := range extraEnv {
 		set(k, v)
 	}
 
 	r := &Replica{ID: cfg.ID, URL: "http://" + addr, Addr: addr, log: &logBuffer{}, done: make(chan struct{})}
-	r.cmd = exec.Command(cfg.Bin, cfg.Args...)
+	r.cmd = exec.Command(cfg.Bin, args...)
 	r.cmd.Env = env
 	r.cmd.Stdout = r.log
 	r.cmd.Stderr = r.log
@@ -251,6 +264,12 @@ func (r *Replica) ExitStatus() Exit {
 
 // Signal sends sig to the replica.
 func (r *Replica) Signal(sig os.Signal) error {
+	if r.ctr != nil {
+		return r.ctr.signal(r, sig)
+	}
+	if r.cmd == nil {
+		return errNotStarted(r)
+	}
 	if !r.Running() {
 		return fmt.Errorf("replica %s already exited (%s)", r.ID, r.ExitStatus())
 	}
@@ -275,6 +294,12 @@ func (r *Replica) WaitExit(timeout time.Duration) (Exit, error) {
 // Stop ends the replica: SIGTERM, then SIGKILL if it has not exited within
 // grace. It returns how the process ended and whether it needed SIGKILL.
 func (r *Replica) Stop(grace time.Duration) (Exit, bool) {
+	if r.ctr != nil {
+		return r.ctr.stopReplica(r, grace)
+	}
+	if r.cmd == nil {
+		return Exit{}, false // attached, not started: not ours to stop
+	}
 	if !r.Running() {
 		return r.ExitStatus(), false
 	}

@@ -78,6 +78,10 @@ type AdminResult struct {
 
 // Put creates or replaces an upstream (201 created, 200 replaced).
 func (a *AdminAPI) Put(ctx context.Context, u Upstream) (*AdminResult, error) {
+	// A replica in a container sees no host file: give it the TLS files first.
+	if err := shareUpstreamFiles(ctx, a.BaseURL, u); err != nil {
+		return nil, err
+	}
 	body, err := json.Marshal(u)
 	if err != nil {
 		return nil, err

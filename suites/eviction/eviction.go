@@ -96,6 +96,7 @@ var _ = conformance.Describe("EVI", func() {
 	})
 
 	conformance.It("EVI-5", "changing the URL closes the old upstream session and the next call uses the new URL", func(ctx SpecContext) {
+		fixture.RequireUpstreamChanges("change")
 		oldUp, newUp := fixture.Counter("counter"), fixture.Counter("counter")
 		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(oldUp)})
 		s := gw.Connect(ctx, "/mcp", client.Options{})
@@ -116,6 +117,7 @@ var _ = conformance.Describe("EVI", func() {
 	})
 
 	conformance.It("EVI-5", "changing auth headers closes the old upstream session and the next one sends the new headers", func(ctx SpecContext) {
+		fixture.RequireUpstreamChanges("change")
 		up := fixture.Counter("counter")
 		def := up.Upstream()
 		def.Headers = map[string]string{"X-Upstream-Key": "rev-1"}
@@ -147,6 +149,7 @@ var _ = conformance.Describe("EVI", func() {
 	})
 
 	conformance.It("EVI-5", "changing TLS material closes the old upstream session", func(ctx SpecContext) {
+		fixture.RequireUpstreamChanges("change")
 		up := fixture.CounterTLS("counter")
 		def := driver.Upstream{ID: "counter", URL: up.MCPURL, TLS: &driver.UpstreamTLS{CAFile: up.CAFile}}
 		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: []driver.Upstream{def}})
@@ -170,6 +173,7 @@ var _ = conformance.Describe("EVI", func() {
 	})
 
 	conformance.It("EVI-6", "changing name, description and tags keeps the upstream session", func(ctx SpecContext) {
+		fixture.RequireUpstreamChanges("change")
 		up := fixture.Counter("counter")
 		def := up.Upstream()
 		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: []driver.Upstream{def}})
@@ -193,6 +197,7 @@ var _ = conformance.Describe("EVI", func() {
 	})
 
 	conformance.It("EVI-7", "removing an upstream closes its sessions, its tools fail clearly, others keep working", func(ctx SpecContext) {
+		fixture.RequireUpstreamChanges("remove")
 		c1, c2 := fixture.Counter("c1"), fixture.Counter("c2")
 		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(c1, c2)})
 		s := gw.Connect(ctx, "/mcp", client.Options{})
@@ -201,14 +206,12 @@ var _ = conformance.Describe("EVI", func() {
 		held := steps.LiveIDs(c1.Stats(ctx))
 		Expect(held).To(HaveLen(1))
 
-		res, err := gw.Admin().Delete(ctx, "c1")
-		Expect(err).NotTo(HaveOccurred())
-		conformance.Evidence("DELETE /admin/upstreams/c1", res.Status)
+		gw.RemoveUpstream(ctx, "c1")
 		steps.EventuallyEnded(ctx, c1, held, steps.EvictionBound)
 
 		cctx, cancel := context.WithTimeout(ctx, steps.CallTimeout)
 		defer cancel()
-		_, err = s.Increment(cctx, "c1.", 1)
+		_, err := s.Increment(cctx, "c1.", 1)
 		Expect(err).To(HaveOccurred(), "a call to a removed upstream's tool should fail")
 		conformance.Evidence("error for c1.increment", err.Error())
 		Expect(err.Error()).To(Or(ContainSubstring("c1"), ContainSubstring("unknown"), ContainSubstring("not found")),
@@ -234,10 +237,9 @@ var _ = conformance.Describe("EVI", func() {
 	})
 })
 
-// putUpstream changes an upstream through the target's upstream management.
+// putUpstream changes an upstream through the target's upstream management
+// (its hooks or the admin API).
 func putUpstream(ctx context.Context, gw *fixture.Gateway, u driver.Upstream) {
 	GinkgoHelper()
-	res, err := gw.Admin().Put(ctx, u)
-	Expect(err).NotTo(HaveOccurred())
-	conformance.Evidencef("PUT /admin/upstreams/"+u.ID, "%d %s", res.Status, res.Body)
+	gw.PutUpstream(ctx, u)
 }

@@ -71,6 +71,16 @@ type Target struct {
 	EmulateBug string `yaml:"emulateBug"`
 	// ReadyTimeout bounds how long a replica may take to answer /readyz.
 	ReadyTimeout Duration `yaml:"readyTimeout"`
+	// Upstreams says how the suite registers, changes and removes upstreams
+	// (upstreams file, admin API or hook commands; see upstreams.go).
+	Upstreams Upstreams `yaml:"upstreams"`
+	// External lists the replicas of an external target (see external.go).
+	External External `yaml:"external"`
+	// Dir is the directory of the target file ("" when the target was built
+	// in Go): hooks run there and relative paths resolve against it.
+	Dir string `yaml:"-"`
+	// Container is how the container driver runs the target (container.go).
+	Container Container `yaml:"container"`
 }
 
 // Gateway is how the process driver gets a gateway binary.
@@ -83,6 +93,8 @@ type Gateway struct {
 	Args []string `yaml:"args"`
 	// Env is extra environment for every replica.
 	Env map[string]string `yaml:"env"`
+	// Image is the gateway image for the container driver (see container.go).
+	Image string `yaml:"image"`
 }
 
 // Duration is a time.Duration that reads "1s" from YAML.
@@ -150,6 +162,7 @@ func Current() (*Target, error) {
 func Load(getenv func(string) string) (*Target, error) {
 	t := Reference()
 	if path := getenv(EnvTarget); path != "" {
+		path = resolveTargetPath(path)
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", EnvTarget, err)
@@ -158,8 +171,9 @@ func Load(getenv func(string) string) (*Target, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(t); err != nil {
-			return nil, fmt.Errorf("target file %s: %w", path, err)
+			return nil, fmt.Errorf("target file %s: %w", path, explainYAML(err))
 		}
+		t.Dir = filepath.Dir(path)
 		// A relative binary path is relative to the target file.
 		if t.Gateway.Bin != "" && !filepath.IsAbs(t.Gateway.Bin) && strings.ContainsRune(t.Gateway.Bin, filepath.Separator) {
 			t.Gateway.Bin = filepath.Join(filepath.Dir(path), t.Gateway.Bin)
@@ -203,6 +217,9 @@ func Load(getenv func(string) string) (*Target, error) {
 	if v := getenv(EnvEmulateBug); v != "" {
 		t.EmulateBug = v
 	}
+	if err := t.loadContainer(getenv); err != nil {
+		return nil, err
+	}
 	return t, t.validate()
 }
 
@@ -218,6 +235,15 @@ func (t *Target) validate() error {
 	}
 	if t.ReadyTimeout <= 0 {
 		t.ReadyTimeout = Duration(15 * time.Second)
+	}
+	if err := t.validateExternal(); err != nil {
+		return err
+	}
+	if err := t.validateUpstreams(); err != nil {
+		return err
+	}
+	if err := t.validateLaunch(); err != nil {
+		return err
 	}
 	known := []Capability{AdminAPI, Auth, Signals, SessionTimeout, MultiReplica}
 	for _, c := range t.Capabilities {
@@ -240,4 +266,20 @@ func splitList(v string) []string {
 		}
 	}
 	return out
+}
+
+// Use makes tg the target of this test process in place of MCPCONF_TARGET
+// and the MCPCONF_* variables: the Go entry point (suites/mcpconf) calls it
+// for implementers who describe their gateway in code. It validates tg (and
+// fills in its defaults) first.
+func Use(tg *Target) error {
+	if tg.Name == "" {
+		tg.Name = "gateway under test"
+	}
+	if err := tg.validate(); err != nil {
+		return err
+	}
+	once.Do(func() {})
+	loaded, err = tg, nil
+	return nil
 }

@@ -3,10 +3,14 @@
 //
 //	go run ./reports/cmd/report --in out/report.json --md out/summary.md --html out/report.html
 //
+// With --png it also renders the HTML with headless Chromium into a PNG
+// (skipped, with the reason, when no chromium is installed).
+//
 // It exits 1 when the run's verdict is fail, so a pipeline can stop on it.
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -19,7 +23,8 @@ func main() {
 	in := flag.String("in", "out/report.json", "Ginkgo JSON report")
 	md := flag.String("md", "out/summary.md", "Markdown summary to write (empty: none)")
 	html := flag.String("html", "out/report.html", "HTML report to write (empty: none)")
-	title := flag.String("title", "Conformance report: reference gateway", "report title")
+	title := flag.String("title", "", "report title (default: \"Conformance report: \" and the target's name)")
+	png := flag.String("png", "", "render the HTML report into this PNG with headless Chromium (empty: none)")
 	flag.Parse()
 
 	c, err := catalog.Load()
@@ -31,7 +36,7 @@ func main() {
 		fail(err)
 	}
 	m := reports.Build(c, runs)
-	m.Title = *title
+	m.Title = *title // empty: named after the target the run recorded
 	for path, write := range map[string]func(*os.File) error{
 		*md:   func(f *os.File) error { return m.WriteMarkdown(f) },
 		*html: func(f *os.File) error { return m.WriteHTML(f) },
@@ -50,7 +55,14 @@ func main() {
 			fail(err)
 		}
 	}
-	fmt.Printf("%s: %s %s\n", *title, m.Verdict(), m.TallyLine())
+	if *png != "" && *html != "" {
+		if chromium, err := reports.FindChromium(); err != nil {
+			fmt.Fprintf(os.Stderr, "report: no screenshot: %v\n", err)
+		} else if err := reports.Screenshot(context.Background(), chromium, *html, *png, 1400, 2400); err != nil {
+			fmt.Fprintf(os.Stderr, "report: screenshot: %v\n", err)
+		}
+	}
+	fmt.Printf("%s: %s %s\n", m.ReportTitle(), m.Verdict(), m.TallyLine())
 	if m.Verdict() == reports.Fail {
 		os.Exit(1)
 	}

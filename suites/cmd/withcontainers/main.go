@@ -1,0 +1,148 @@
+// Command withcontainers runs a command (a ginkgo run, the self-test) on the
+// container driver with one set of images and one Docker network for the
+// whole of it: it builds the images the target does not name, FROM scratch
+// and with the build output shown, creates the network, runs the command
+// with MCPCONF_DRIVER=container and the run's MCPCONF_* variables, and then
+// removes every container, the network and the images it made, whether the
+// command passed, failed or was interrupted. It exits with the command's
+// exit code.
+//
+//	go run ./suites/cmd/withcontainers --bin bin -- bin/ginkgo -r suites
+//
+// make conformance-containers and make selftest-containers run this way.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/mcpgw/conformance/suites/driver"
+	"github.com/mcpgw/conformance/suites/target"
+)
+
+// interruptGrace bounds how long an interrupted command may take to stop.
+const interruptGrace = time.Minute
+
+func main() {
+	bin := flag.String("bin", "", "directory of prebuilt static binaries gateway, counter, wedge (default: build them)")
+	redisServer := flag.String("redis-server", "redis-server", "the redis-server the default Redis image is made of")
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: withcontainers [--bin DIR] [--redis-server BIN] -- COMMAND [ARG...]")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() == 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	os.Exit(run(*bin, *redisServer, flag.Args()))
+}
+
+func run(bin, redisServer string, command []string) int {
+	// An interrupt during the builds stops them; what was made is removed.
+	ctx, stopPrep := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopPrep()
+
+	// The target decides which images exist already (gateway.image,
+	// container.*Image, MCPCONF_*_IMAGE); the others are built.
+	t, err := target.Load(func(k string) string {
+		if k == target.EnvDriver {
+			return target.DriverContainer
+		}
+		return os.Getenv(k)
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "withcontainers:", err)
+		return 2
+	}
+	root, err := driver.ModuleRoot(".")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "withcontainers:", err)
+		return 2
+	}
+	start := time.Now()
+	c, err := driver.PrepareContainers(ctx, driver.ContainerOptions{
+		Root:           root,
+		GatewayPackage: t.Gateway.Package,
+		Images: driver.ContainerImages{
+			Gateway: t.Gateway.Image, Counter: t.Container.CounterImage,
+			Wedge: t.Container.WedgeImage, Redis: t.Container.RedisImage,
+		},
+		BinDir:      bin,
+		RedisServer: redisServer,
+		Network:     t.Container.Network,
+		GatewayPort: t.Container.Port,
+		Progress:    os.Stderr,
+		Log:         io.Discard,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "withcontainers:", err)
+		return 2
+	}
+	defer func() {
+		if err := c.Close(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, "withcontainers: cleanup:", err)
+			return
+		}
+		fmt.Fprintf(os.Stderr, "withcontainers: removed run %s: its containers, network and built images\n", c.Run.ID)
+	}()
+	fmt.Fprintf(os.Stderr, "withcontainers: run %s ready in %s: network %s, images %s %s %s %s\n",
+		c.Run.ID, time.Since(start).Round(10*time.Millisecond), c.Run.Network,
+		c.Run.Images.Gateway, c.Run.Images.Counter, c.Run.Images.Wedge, c.Run.Images.Redis)
+
+	cmd := exec.Command(command[0], command[1:]...)
+	cmd.Env = append(os.Environ(), c.Env()...)
+	if _, set := os.LookupEnv(driver.EnvRyukDisabled); !set {
+		cmd.Env = append(cmd.Env, driver.EnvRyukDisabled+"=true")
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "withcontainers:", err)
+		return 2
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	// From here, signals go to the command.
+	stopPrep()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var giveUp <-chan time.Time // armed by the first signal
+	for {
+		select {
+		case sig := <-sigs:
+			// Pass it on and keep waiting, for a bounded time: Ginkgo
+			// cleans up its specs, then the run is removed.
+			_ = cmd.Process.Signal(sig)
+			if giveUp == nil {
+				giveUp = time.After(interruptGrace)
+			}
+		case <-giveUp:
+			fmt.Fprintf(os.Stderr, "withcontainers: the command still runs %s after the interrupt; killing it\n", interruptGrace)
+			_ = cmd.Process.Kill()
+			giveUp = nil
+		case err := <-done:
+			var exit *exec.ExitError
+			switch {
+			case err == nil:
+				return 0
+			case errors.As(err, &exit):
+				if code := exit.ExitCode(); code > 0 {
+					return code
+				}
+				return 1 // killed by a signal
+			default:
+				fmt.Fprintln(os.Stderr, "withcontainers:", err)
+				return 2
+			}
+		}
+	}
+}

@@ -1,0 +1,7 @@
+//go:build !unix
+
+package driver
+
+import "os/exec"
+
+func setHookProcessGroup(*exec.Cmd) {}

@@ -14,22 +14,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/mcpgw/conformance/suites/cmd/internal/wrapped"
 	"github.com/mcpgw/conformance/suites/driver"
 	"github.com/mcpgw/conformance/suites/target"
 )
-
-// interruptGrace bounds how long an interrupted command may take to stop.
-const interruptGrace = time.Minute
 
 func main() {
 	bin := flag.String("bin", "", "directory of prebuilt static binaries gateway, counter, wedge (default: build them)")
@@ -98,51 +94,14 @@ func run(bin, redisServer string, command []string) int {
 		c.Run.ID, time.Since(start).Round(10*time.Millisecond), c.Run.Network,
 		c.Run.Images.Gateway, c.Run.Images.Counter, c.Run.Images.Wedge, c.Run.Images.Redis)
 
-	cmd := exec.Command(command[0], command[1:]...)
-	cmd.Env = append(os.Environ(), c.Env()...)
+	env := c.Env()
 	if _, set := os.LookupEnv(driver.EnvRyukDisabled); !set {
-		cmd.Env = append(cmd.Env, driver.EnvRyukDisabled+"=true")
+		env = append(env, driver.EnvRyukDisabled+"=true")
 	}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	if err := cmd.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "withcontainers:", err)
-		return 2
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	// From here, signals go to the command.
 	stopPrep()
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	var giveUp <-chan time.Time // armed by the first signal
-	for {
-		select {
-		case sig := <-sigs:
-			// Pass it on and keep waiting, for a bounded time: Ginkgo
-			// cleans up its specs, then the run is removed.
-			_ = cmd.Process.Signal(sig)
-			if giveUp == nil {
-				giveUp = time.After(interruptGrace)
-			}
-		case <-giveUp:
-			fmt.Fprintf(os.Stderr, "withcontainers: the command still runs %s after the interrupt; killing it\n", interruptGrace)
-			_ = cmd.Process.Kill()
-			giveUp = nil
-		case err := <-done:
-			var exit *exec.ExitError
-			switch {
-			case err == nil:
-				return 0
-			case errors.As(err, &exit):
-				if code := exit.ExitCode(); code > 0 {
-					return code
-				}
-				return 1 // killed by a signal
-			default:
-				fmt.Fprintln(os.Stderr, "withcontainers:", err)
-				return 2
-			}
-		}
-	}
+	return wrapped.Run("withcontainers", command, env, sigs)
 }

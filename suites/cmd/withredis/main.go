@@ -11,21 +11,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/mcpgw/conformance/suites/cmd/internal/wrapped"
 	"github.com/mcpgw/conformance/suites/driver"
 	"github.com/mcpgw/conformance/suites/target"
 )
-
-// interruptGrace bounds how long an interrupted command may take to stop.
-const interruptGrace = time.Minute
 
 func main() {
 	bin := flag.String("redis-server", "redis-server", "the redis-server binary")
@@ -65,44 +61,5 @@ func run(bin, logPath string, command []string) int {
 	url := srv.URL(0)
 	fmt.Fprintf(os.Stderr, "withredis: redis-server at %s (%s=%s)\n", srv.Addr(), target.EnvRedis, url)
 
-	cmd := exec.Command(command[0], command[1:]...)
-	cmd.Env = append(os.Environ(), target.EnvRedis+"="+url)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	if err := cmd.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "withredis:", err)
-		return 2
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var giveUp <-chan time.Time // armed by the first signal
-	for {
-		select {
-		case sig := <-sigs:
-			// Pass it on and keep waiting, for a bounded time: the command
-			// decides how to stop (Ginkgo cleans up its specs), and the
-			// server is stopped once it has.
-			_ = cmd.Process.Signal(sig)
-			if giveUp == nil {
-				giveUp = time.After(interruptGrace)
-			}
-		case <-giveUp:
-			fmt.Fprintf(os.Stderr, "withredis: the command still runs %s after the interrupt; killing it\n", interruptGrace)
-			_ = cmd.Process.Kill()
-			giveUp = nil
-		case err := <-done:
-			var exit *exec.ExitError
-			switch {
-			case err == nil:
-				return 0
-			case errors.As(err, &exit):
-				if code := exit.ExitCode(); code > 0 {
-					return code
-				}
-				return 1 // killed by a signal
-			default:
-				fmt.Fprintln(os.Stderr, "withredis:", err)
-				return 2
-			}
-		}
-	}
+	return wrapped.Run("withredis", command, []string{target.EnvRedis + "=" + url}, sigs)
 }

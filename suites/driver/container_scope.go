@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -251,7 +252,7 @@ func (s *ContainerScope) StartRedis(ctx context.Context) (*RedisContainer, error
 		return nil, fmt.Errorf("redis: %w", err)
 	}
 	r := &RedisContainer{Alias: rc.alias, URL: fmt.Sprintf("redis://%s:%d/0", rc.alias, RedisContainerPort), Addr: rc.host, scope: s, rc: rc}
-	if err := waitPing(ctx, r.Addr, 15*time.Second); err != nil {
+	if err := waitPing(ctx, r.Addr, 15*time.Second, nil); err != nil {
 		return nil, fmt.Errorf("redis (container %s from %s): %w\n--- its log ---\n%s", rc.alias, s.c.Run.Images.Redis, err, tail(r.Logs(), 4000))
 	}
 	return r, nil
@@ -288,8 +289,11 @@ func waitHTTP(ctx context.Context, url string, timeout time.Duration) error {
 	}
 }
 
-// waitPing pings the Redis at addr until it answers, within timeout.
-func waitPing(ctx context.Context, addr string, timeout time.Duration) error {
+var errExitedEarly = errors.New("exited before answering PING")
+
+// waitPing pings the Redis at addr until it answers, within timeout. A
+// close of exited (nil: never) ends the wait with errExitedEarly.
+func waitPing(ctx context.Context, addr string, timeout time.Duration, exited <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 500 * time.Millisecond})
@@ -305,6 +309,8 @@ func waitPing(ctx context.Context, addr string, timeout time.Duration) error {
 			return nil
 		}
 		select {
+		case <-exited:
+			return errExitedEarly
 		case <-ctx.Done():
 			return fmt.Errorf("no answer to PING on %s within %s (last: %v)", addr, timeout, last)
 		case <-tick.C:

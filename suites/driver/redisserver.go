@@ -10,8 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // RedisServer is a real redis-server child process on a free loopback port
@@ -80,28 +78,11 @@ func startRedisServerOnce(ctx context.Context, bin string, timeout time.Duration
 }
 
 func (s *RedisServer) waitReady(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	c := redis.NewClient(&redis.Options{Addr: s.addr, MaxRetries: -1, DialTimeout: 500 * time.Millisecond})
-	defer c.Close()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	var last error
-	for {
-		pctx, pcancel := context.WithTimeout(ctx, time.Second)
-		last = c.Ping(pctx).Err()
-		pcancel()
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-s.done:
-			return fmt.Errorf("exited before answering PING (%v)", s.cmd.ProcessState)
-		case <-ctx.Done():
-			return fmt.Errorf("no answer to PING within %s (last: %v)", timeout, last)
-		case <-tick.C:
-		}
+	err := waitPing(ctx, s.addr, timeout, s.done)
+	if errors.Is(err, errExitedEarly) {
+		return fmt.Errorf("%w (%v)", err, s.cmd.ProcessState)
 	}
+	return err
 }
 
 // Addr is host:port.

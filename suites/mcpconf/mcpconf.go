@@ -147,22 +147,5 @@ func WriteReports(dir string) error {
 	if err != nil {
 		return err
 	}
-	m := reports.Build(c, runs)
-	for name, write := range map[string]func(f *os.File) error{
-		"report.html": func(f *os.File) error { return m.WriteHTML(f) },
-		"summary.md":  func(f *os.File) error { return m.WriteMarkdown(f) },
-	} {
-		f, err := os.Create(filepath.Join(dir, name))
-		if err != nil {
-			return err
-		}
-		if err := write(f); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return reports.Build(c, runs).WriteFiles(filepath.Join(dir, "summary.md"), filepath.Join(dir, "report.html"))
 }

@@ -37,23 +37,8 @@ func main() {
 	}
 	m := reports.Build(c, runs)
 	m.Title = *title // empty: named after the target the run recorded
-	for path, write := range map[string]func(*os.File) error{
-		*md:   func(f *os.File) error { return m.WriteMarkdown(f) },
-		*html: func(f *os.File) error { return m.WriteHTML(f) },
-	} {
-		if path == "" {
-			continue
-		}
-		f, err := os.Create(path)
-		if err != nil {
-			fail(err)
-		}
-		if err := write(f); err != nil {
-			fail(fmt.Errorf("write %s: %w", path, err))
-		}
-		if err := f.Close(); err != nil {
-			fail(err)
-		}
+	if err := m.WriteFiles(*md, *html); err != nil {
+		fail(err)
 	}
 	if *png != "" && *html != "" {
 		if chromium, err := reports.FindChromium(); err != nil {

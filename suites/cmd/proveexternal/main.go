@@ -269,23 +269,7 @@ func runGinkgo(ctx context.Context, ginkgo, root, dir string, procs int, env, su
 }
 
 func writeReports(m *reports.Matrix, dir string) error {
-	for name, write := range map[string]func(*os.File) error{
-		"summary.md":  func(f *os.File) error { return m.WriteMarkdown(f) },
-		"report.html": func(f *os.File) error { return m.WriteHTML(f) },
-	} {
-		f, err := os.Create(filepath.Join(dir, name))
-		if err != nil {
-			return err
-		}
-		if err := write(f); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return m.WriteFiles(filepath.Join(dir, "summary.md"), filepath.Join(dir, "report.html"))
 }
 
 // startRedis returns a Redis URL for one cluster: a throwaway redis-server

@@ -164,16 +164,18 @@ func (resp *Response) Message() (*Message, error) {
 				return &m, nil
 			}
 		}
-		return nil, fmt.Errorf("event stream carries no JSON-RPC response: %q", clip(body, 300))
+		return nil, fmt.Errorf("event stream carries no JSON-RPC response: %q", Clip(body, 300))
 	}
 	var m Message
 	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, fmt.Errorf("body is not a JSON-RPC message (%v): %q", err, clip(body, 300))
+		return nil, fmt.Errorf("body is not a JSON-RPC message (%v): %q", err, Clip(body, 300))
 	}
 	return &m, nil
 }
 
-func clip(b []byte, n int) string {
+// Clip shortens a body for a message or evidence: trimmed, at most n bytes.
+func Clip(b []byte, n int) string {
+	b = bytes.TrimSpace(b)
 	if len(b) <= n {
 		return string(b)
 	}
@@ -270,7 +272,7 @@ func (r *Raw) Initialize(ctx context.Context, path string) (*Handshake, error) {
 		return nil, fmt.Errorf("initialize on %s: %w", path, err)
 	}
 	if resp.Status != http.StatusOK {
-		return nil, fmt.Errorf("initialize on %s: status %d: %s", path, resp.Status, clip(resp.Body, 300))
+		return nil, fmt.Errorf("initialize on %s: status %d: %s", path, resp.Status, Clip(resp.Body, 300))
 	}
 	msg, err := resp.Message()
 	if err != nil {
@@ -293,7 +295,7 @@ func (r *Raw) Initialize(ctx context.Context, path string) (*Handshake, error) {
 		return hs, fmt.Errorf("notifications/initialized on %s: %w", path, err)
 	}
 	if ack.Status/100 != 2 {
-		return hs, fmt.Errorf("notifications/initialized on %s: status %d: %s", path, ack.Status, clip(ack.Body, 300))
+		return hs, fmt.Errorf("notifications/initialized on %s: status %d: %s", path, ack.Status, Clip(ack.Body, 300))
 	}
 	return hs, nil
 }
@@ -337,7 +339,7 @@ func Wire(ctx context.Context, addr string, request []byte, timeout time.Duratio
 // quotes what came back.
 func (resp *Response) ToolValue() (int, error) {
 	if resp.Status != http.StatusOK {
-		return 0, fmt.Errorf("status %d: %s", resp.Status, clip(bytes.TrimSpace(resp.Body), 300))
+		return 0, fmt.Errorf("status %d: %s", resp.Status, Clip(resp.Body, 300))
 	}
 	msg, err := resp.Message()
 	if err != nil {
@@ -353,10 +355,10 @@ func (resp *Response) ToolValue() (int, error) {
 		} `json:"structuredContent"`
 	}
 	if err := json.Unmarshal(msg.Result, &res); err != nil {
-		return 0, fmt.Errorf("tools/call result: %w: %s", err, clip(msg.Result, 300))
+		return 0, fmt.Errorf("tools/call result: %w: %s", err, Clip(msg.Result, 300))
 	}
 	if res.IsError || res.StructuredContent.Value == nil {
-		return 0, fmt.Errorf("tools/call result carries no value (isError %v): %s", res.IsError, clip(msg.Result, 300))
+		return 0, fmt.Errorf("tools/call result carries no value (isError %v): %s", res.IsError, Clip(msg.Result, 300))
 	}
 	return *res.StructuredContent.Value, nil
 }

@@ -20,6 +20,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/mcpgw/conformance/fakes"
+	"github.com/mcpgw/conformance/suites/client"
 	"github.com/mcpgw/conformance/suites/conformance"
 	"github.com/mcpgw/conformance/suites/fixture"
 	"github.com/mcpgw/conformance/suites/steps"
@@ -331,16 +332,9 @@ var _ = conformance.Describe("XPD", func() {
 		Eventually(stream.Ended()).WithTimeout(streamBound).WithPolling(20*time.Millisecond).Should(BeClosed(),
 			"the stream through %s should end within %s of its session's DELETE on the owner %s", b.Replica, streamBound, a.Replica)
 		conformance.Evidencef("stream via "+b.Replica, "ended %s after the DELETE on %s (%s); received %d bytes: %q",
-			stream.EndedAt().Sub(deleted).Round(time.Millisecond), a.Replica, orClean(stream.EndErr()), len(stream.Received()), clip(stream.Received(), 200))
+			stream.EndedAt().Sub(deleted).Round(time.Millisecond), a.Replica, orClean(stream.EndErr()), len(stream.Received()), client.Clip(stream.Received(), 200))
 	}, fixture.MultiReplica())
 })
-
-func clip(b []byte, n int) string {
-	if len(b) > n {
-		return string(b[:n]) + "..."
-	}
-	return string(b)
-}
 
 func orClean(err error) string {
 	if err == nil {

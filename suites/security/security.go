@@ -96,7 +96,7 @@ var _ = conformance.Describe("SEC", func() {
 					method, r.Addr, id, len(body), body)
 				res, err := client.Wire(ctx, r.Addr, []byte(req), 3*time.Second)
 				Expect(err).NotTo(HaveOccurred(), "%s with a %s session id", method, name)
-				conformance.Evidencef(method+" with a "+name+" session id", "%d %s", res.Status, clip(res.Body))
+				conformance.Evidencef(method+" with a "+name+" session id", "%d %s", res.Status, client.Clip(res.Body, 200))
 				Expect(res.Status).To(BeNumerically(">=", 400), "%s with a %s session id", method, name)
 				Expect(res.Status).To(BeNumerically("<", 500), "%s with a %s session id", method, name)
 				Expect(bytes.TrimSpace(res.Body)).NotTo(BeEmpty(), "the 4xx should say what was wrong")
@@ -127,7 +127,7 @@ var _ = conformance.Describe("SEC", func() {
 			for name, body := range bodies {
 				res, err := raw.Post(ctx, "/mcp", session, []byte(body))
 				Expect(err).NotTo(HaveOccurred(), "%s %s", name, where)
-				conformance.Evidencef(name+" "+where, "%d %s", res.Status, clip(res.Body))
+				conformance.Evidencef(name+" "+where, "%d %s", res.Status, client.Clip(res.Body, 200))
 				Expect(res.Status).To(BeNumerically(">=", 400), "a %s body %s", name, where)
 				Expect(res.Status).To(BeNumerically("<", 500), "a %s body %s", name, where)
 				Expect(bytes.TrimSpace(res.Body)).NotTo(BeEmpty(), "the 4xx should say what was wrong")
@@ -158,8 +158,8 @@ var _ = conformance.Describe("SEC", func() {
 			} {
 				res, err := raw.Do(ctx, c.method, c.path, http.Header{"Content-Type": {"application/json"}}, c.body)
 				Expect(err).NotTo(HaveOccurred())
-				conformance.Evidencef(c.method+" "+c.path+" token="+orNone(token), "%d", res.Status)
-				Expect(res.Status).To(BeElementOf(want), "%s %s with token %q", c.method, c.path, orNone(token))
+				conformance.Evidencef(c.method+" "+c.path+" token="+steps.OrNone(token), "%d", res.Status)
+				Expect(res.Status).To(BeElementOf(want), "%s %s with token %q", c.method, c.path, steps.OrNone(token))
 			}
 		}
 		// Nothing changed: the upstream is still there and still works.
@@ -197,8 +197,8 @@ var _ = conformance.Describe("SEC", func() {
 				del, err := via.Raw.Do(ctx, http.MethodDelete, "/mcp", withSession(h, via, false), nil)
 				Expect(err).NotTo(HaveOccurred())
 				conformance.Evidencef(fmt.Sprintf("forged POST/DELETE via %s, %s", via.Replica, forged.name), "%d %d", post.Status, del.Status)
-				Expect(post.Status).To(BeElementOf(401, 403), "forged tools/call via %s with %s: %s", via.Replica, forged.name, clip(post.Body))
-				Expect(del.Status).To(BeElementOf(401, 403), "forged DELETE via %s with %s: %s", via.Replica, forged.name, clip(del.Body))
+				Expect(post.Status).To(BeElementOf(401, 403), "forged tools/call via %s with %s: %s", via.Replica, forged.name, client.Clip(post.Body, 200))
+				Expect(del.Status).To(BeElementOf(401, 403), "forged DELETE via %s with %s: %s", via.Replica, forged.name, client.Clip(del.Body, 200))
 			}
 		}
 
@@ -225,7 +225,7 @@ var _ = conformance.Describe("SEC", func() {
 			}
 			res, err := raw.Post(ctx, "/mcp", session, body)
 			Expect(err).NotTo(HaveOccurred(), "a %d MiB POST should be answered, not dropped", len(body)>>20)
-			conformance.Evidencef(fmt.Sprintf("POST of %d MiB (session %q)", len(body)>>20, steps.Short(session)), "%d %s", res.Status, clip(res.Body))
+			conformance.Evidencef(fmt.Sprintf("POST of %d MiB (session %q)", len(body)>>20, steps.Short(session)), "%d %s", res.Status, client.Clip(res.Body, 200))
 			Expect(res.Status).To(Equal(http.StatusRequestEntityTooLarge))
 		}
 		expectAlive(ctx, gw)
@@ -256,19 +256,4 @@ func expectAlive(ctx context.Context, gw *fixture.Gateway) {
 	Expect(res.Status).To(Equal(200), "GET /healthz")
 	s := gw.Connect(ctx, "/mcp", client.Options{NoStandaloneSSE: true})
 	steps.IncrementTimes(ctx, s, "counter.", 1)
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
-}
-
-func clip(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 200 {
-		return s[:200] + "..."
-	}
-	return s
 }

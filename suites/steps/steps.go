@@ -238,3 +238,11 @@ func Identities(n int) (tokens map[string]string, token func(i int) string) {
 	}
 	return tokens, func(i int) string { return fmt.Sprintf("tok-%d", i) }
 }
+
+// OrNone shows an empty string as "(none)" in evidence.
+func OrNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}

@@ -60,7 +60,7 @@ var _ = conformance.Describe("TRN", func() {
 		for _, path := range routes {
 			res, err := raw.Post(ctx, path, "", raw.Request("tools/list", nil))
 			Expect(err).NotTo(HaveOccurred())
-			conformance.Evidencef("POST tools/list "+path+" (no session)", "%d %s", res.Status, clip(res.Body))
+			conformance.Evidencef("POST tools/list "+path+" (no session)", "%d %s", res.Status, client.Clip(res.Body, 200))
 			Expect(res.Status).To(Equal(400), "POST tools/list on %s without a session id", path)
 		}
 	})
@@ -93,7 +93,7 @@ var _ = conformance.Describe("TRN", func() {
 		for _, path := range routes {
 			res, err := raw.Delete(ctx, path, "")
 			Expect(err).NotTo(HaveOccurred())
-			conformance.Evidencef("DELETE "+path+" (no session)", "%d %s", res.Status, clip(res.Body))
+			conformance.Evidencef("DELETE "+path+" (no session)", "%d %s", res.Status, client.Clip(res.Body, 200))
 			Expect(res.Status).To(Equal(400), "DELETE %s without a session id", path)
 		}
 	})
@@ -135,8 +135,8 @@ var _ = conformance.Describe("TRN", func() {
 				del, err := raw.Delete(ctx, path, "")
 				Expect(err).NotTo(HaveOccurred())
 				for name, res := range map[string]*client.Response{"POST": post, "GET": get, "DELETE": del} {
-					conformance.Evidencef(name+" "+path+" token="+orNone(cred.token), "%d", res.Status)
-					Expect(res.Status).To(BeElementOf(cred.want), "%s %s with token %q", name, path, orNone(cred.token))
+					conformance.Evidencef(name+" "+path+" token="+steps.OrNone(cred.token), "%d", res.Status)
+					Expect(res.Status).To(BeElementOf(cred.want), "%s %s with token %q", name, path, steps.OrNone(cred.token))
 				}
 			}
 		}
@@ -155,7 +155,7 @@ var _ = conformance.Describe("TRN", func() {
 			raw.ProtocolVersion = "1999-01-01"
 			res, err := raw.Post(ctx, path, hs.SessionID, raw.Request("tools/list", nil))
 			Expect(err).NotTo(HaveOccurred())
-			conformance.Evidencef("POST tools/list "+path+" with MCP-Protocol-Version 1999-01-01", "%d %s", res.Status, clip(res.Body))
+			conformance.Evidencef("POST tools/list "+path+" with MCP-Protocol-Version 1999-01-01", "%d %s", res.Status, client.Clip(res.Body, 200))
 			Expect(res.Status).To(Equal(400), "tools/list on %s with an unsupported protocol version", path)
 		}
 	})
@@ -218,19 +218,4 @@ func randomID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
-}
-
-func clip(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 200 {
-		return s[:200] + "..."
-	}
-	return s
 }

@@ -115,3 +115,29 @@ func newUpstreamHTTPClient(def Upstream, tracker *connTracker) (*http.Client, er
 	}
 	return &http.Client{Transport: headerRoundTripper{base: tr, headers: def.Headers}}, nil
 }
+
+// copyBuffers lends the reverse proxies their copy buffers. Without a pool
+// every proxied request allocates a fresh 32 KiB buffer, the largest piece of
+// garbage on the pass-through and forwarding paths. A buffer stays lent for
+// as long as a response streams, so an open GET stream holds one: 8 KiB fits
+// most MCP messages in one read without making idle streams costly.
+var copyBuffers = &bufferPool{size: 8 << 10}
+
+type bufferPool struct {
+	size int
+	pool sync.Pool
+}
+
+func (p *bufferPool) Get() []byte {
+	if b, ok := p.pool.Get().(*[]byte); ok {
+		return *b
+	}
+	return make([]byte, p.size)
+}
+
+func (p *bufferPool) Put(b []byte) {
+	if cap(b) == p.size {
+		b = b[:p.size]
+		p.pool.Put(&b)
+	}
+}

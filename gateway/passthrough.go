@@ -166,6 +166,7 @@ func (g *Gateway) newPassThroughProxy() *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		FlushInterval: -1,
 		Transport:     ptTransport{g: g},
+		BufferPool:    copyBuffers,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			d := pr.In.Context().Value(ptKey{}).(*downstream)
 			def, upstreamID := d.pt.current()

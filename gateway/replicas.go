@@ -37,6 +37,7 @@ func (g *Gateway) newReplicaProxy() *httputil.ReverseProxy {
 	}
 	return &httputil.ReverseProxy{
 		Transport:     transport,
+		BufferPool:    copyBuffers,
 		FlushInterval: -1,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			t := pr.In.Context().Value(forwardTargetKey{}).(forwardTarget)

@@ -3,9 +3,11 @@ package gateway
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -86,6 +88,59 @@ func (h headerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error)
 	return h.base.RoundTrip(req)
 }
 
+// lingerRoundTripper lets a POST's response body finish after its caller
+// stopped waiting, for a bounded while, so that its connection goes back to
+// the pool. The SDK returns a call's result as soon as the result's event
+// arrives and reads the rest of the stream in the background; the gateway
+// then ends the call's context, and without this the transport would cut
+// the connection over the few bytes still in flight, costing a new
+// connection for the next call. Before the response headers arrive, ending
+// the context aborts the request at once, as usual.
+type lingerRoundTripper struct {
+	base   http.RoundTripper
+	linger time.Duration
+}
+
+// bodyLinger bounds how long a response body is read after its caller left.
+const bodyLinger = time.Second
+
+func (l lingerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodPost {
+		return l.base.RoundTrip(req)
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(req.Context()))
+	var answered atomic.Bool
+	stop := context.AfterFunc(req.Context(), func() {
+		if answered.Load() {
+			time.AfterFunc(l.linger, cancel)
+			return
+		}
+		cancel()
+	})
+	resp, err := l.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		stop()
+		cancel()
+		return nil, err
+	}
+	answered.Store(true)
+	resp.Body = &releasingBody{ReadCloser: resp.Body, release: func() { stop(); cancel() }}
+	return resp, nil
+}
+
+// releasingBody releases its request's context once closed.
+type releasingBody struct {
+	io.ReadCloser
+	release func()
+	once    sync.Once
+}
+
+func (b *releasingBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.release)
+	return err
+}
+
 // upstreamTransport is the connection pool of one upstream definition,
 // shared by every session opened with that definition: held sessions cost
 // no idle connection each. It goes when its last session does.
@@ -113,7 +168,7 @@ func newUpstreamHTTPClient(def Upstream, tracker *connTracker) (*http.Client, er
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	return &http.Client{Transport: headerRoundTripper{base: tr, headers: def.Headers}}, nil
+	return &http.Client{Transport: headerRoundTripper{base: lingerRoundTripper{base: tr, linger: bodyLinger}, headers: def.Headers}}, nil
 }
 
 // copyBuffers lends the reverse proxies their copy buffers. Without a pool

@@ -10,35 +10,47 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/mcpgw/conformance/gateway"
+	"github.com/mcpgw/conformance/gateway/gcheadroom"
 )
 
 func main() {
-	tuneGC()
+	if err := tuneGC(); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		os.Exit(2)
+	}
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "gateway:", err)
 		os.Exit(1)
 	}
 }
 
-// tuneGC trades memory for CPU unless the operator chose: a gateway's
-// garbage is per-message JSON, short-lived, and collecting it at Go's default
-// pace cost about a fifth of the CPU per call in profiles (see README,
-// Performance). A soft memory limit keeps the trade bounded.
-func tuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
+// tuneGC gives the collector a fixed headroom unless the operator chose
+// GOGC or GOMEMLIMIT: a gateway's garbage is per-message JSON, short-lived
+// and plentiful, while what its sessions hold is small (see README,
+// Performance). MCPGW_GC_HEADROOM sets the headroom (default 64MiB).
+func tuneGC() error {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return nil
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(1 << 30)
+	var opts gcheadroom.Options // the package default headroom: 64 MiB
+	if s := os.Getenv("MCPGW_GC_HEADROOM"); s != "" {
+		n, err := gcheadroom.ParseSize(s)
+		if err != nil {
+			return fmt.Errorf("MCPGW_GC_HEADROOM: %w", err)
+		}
+		opts.Headroom = n
 	}
+	gcheadroom.Start(opts)
+	return nil
 }
 
 type options struct {
@@ -134,6 +146,15 @@ func run(args []string) error {
 		g.Shutdown()
 		return fmt.Errorf("listen on %s: %w", o.listen, err)
 	}
+	if addr := os.Getenv("MCPGW_PPROF"); addr != "" {
+		stop, err := servePprof(addr, cfg.Logger)
+		if err != nil {
+			g.Shutdown()
+			ln.Close()
+			return err
+		}
+		defer stop()
+	}
 	served := make(chan error, 1)
 	go func() { served <- g.Serve(ln) }()
 
@@ -148,4 +169,21 @@ func run(args []string) error {
 		g.Shutdown()
 		return err
 	}
+}
+
+// servePprof serves the runtime profiles on their own listener, apart from
+// the gateway's routes, for profiling under load (README, Performance).
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("MCPGW_PPROF: listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	log.Info("serving pprof", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
 }

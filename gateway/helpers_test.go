@@ -3,11 +3,13 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,11 +19,11 @@ import (
 )
 
 // testLogger keeps test output quiet unless a test fails.
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
@@ -29,7 +31,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // fakeUpstream runs a counter fake on loopback for the test's lifetime.
-func fakeUpstream(t *testing.T) (*counter.Server, string) {
+func fakeUpstream(t testing.TB) (*counter.Server, string) {
 	t.Helper()
 	c := counter.New(counter.Options{})
 	ts := httptest.NewServer(c.Handler())
@@ -44,7 +46,7 @@ type testGateway struct {
 }
 
 // startGateway runs a gateway on an httptest server; cleanup shuts it down.
-func startGateway(t *testing.T, cfg Config) *testGateway {
+func startGateway(t testing.TB, cfg Config) *testGateway {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = testLogger(t)
@@ -65,14 +67,14 @@ func startGateway(t *testing.T, cfg Config) *testGateway {
 	return &testGateway{Gateway: g, URL: ts.URL, ts: ts}
 }
 
-func ctxT(t *testing.T, d time.Duration) context.Context {
+func ctxT(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
 }
 
 // connect opens a go-sdk client session to endpoint with an optional token.
-func connect(t *testing.T, endpoint, token string) *mcp.ClientSession {
+func connect(t testing.TB, endpoint, token string) *mcp.ClientSession {
 	t.Helper()
 	hc := &http.Client{Timeout: 10 * time.Second}
 	if token != "" {
@@ -99,21 +101,31 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // callValue calls tool and returns the counter value from its structured content.
-func callValue(t *testing.T, cs *mcp.ClientSession, tool string, args map[string]any) int {
+func callValue(t testing.TB, cs *mcp.ClientSession, tool string, args map[string]any) int {
 	t.Helper()
-	res, err := cs.CallTool(ctxT(t, 10*time.Second), &mcp.CallToolParams{Name: tool, Arguments: args})
+	v, err := tryCallValue(ctxT(t, 10*time.Second), cs, tool, args)
 	if err != nil {
-		t.Fatalf("call %s: %v", tool, err)
+		t.Fatal(err)
+	}
+	return v
+}
+
+// tryCallValue is callValue for goroutines other than the test's, which must
+// not call t.Fatal: they report the error instead.
+func tryCallValue(ctx context.Context, cs *mcp.ClientSession, tool string, args map[string]any) (int, error) {
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: tool, Arguments: args})
+	if err != nil {
+		return 0, fmt.Errorf("call %s: %w", tool, err)
 	}
 	if res.IsError {
-		t.Fatalf("call %s: tool error: %+v", tool, res.Content)
+		return 0, fmt.Errorf("call %s: tool error: %+v", tool, res.Content)
 	}
 	raw, _ := json.Marshal(res.StructuredContent)
 	var v struct{ Value int }
 	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatalf("call %s: structured content %s: %v", tool, raw, err)
+		return 0, fmt.Errorf("call %s: structured content %s: %w", tool, raw, err)
 	}
-	return v.Value
+	return v.Value, nil
 }
 
 func increment(t *testing.T, cs *mcp.ClientSession, tool string, n int) {
@@ -157,3 +169,59 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 func stats(t *testing.T, c interface{ Stats() fakes.Stats }) fakes.Stats { return c.Stats() }
 
 func callParams(name string) *mcp.CallToolParams { return &mcp.CallToolParams{Name: name} }
+
+// openSessions opens n downstream sessions on endpoint, a few at a time, and
+// makes one call of tool in each so that each holds an upstream session.
+// Setup is not what these tests measure, so it gets a generous deadline, and
+// a failure is reported from the test's goroutine with what failed.
+func openSessions(t *testing.T, endpoint string, n int, tool string) {
+	t.Helper()
+	const workers = 8
+	ctx := ctxT(t, time.Minute)
+	var (
+		mu       sync.Mutex
+		errs     []error
+		sessions []*mcp.ClientSession
+		wg       sync.WaitGroup
+	)
+	t.Cleanup(func() {
+		for _, cs := range sessions {
+			cs.Close()
+		}
+	})
+	next := make(chan struct{}, n)
+	for range n {
+		next <- struct{}{}
+	}
+	close(next)
+	for range workers {
+		wg.Go(func() {
+			for range next {
+				cs, err := openAndCall(ctx, endpoint, tool)
+				mu.Lock()
+				if cs != nil {
+					sessions = append(sessions, cs)
+				}
+				if err != nil {
+					errs = append(errs, err)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("opening %d sessions on %s: %d failed, first: %v", n, endpoint, len(errs), errs[0])
+	}
+}
+
+// openAndCall opens one client session and calls tool once in it.
+func openAndCall(ctx context.Context, endpoint, tool string) (*mcp.ClientSession, error) {
+	c := mcp.NewClient(&mcp.Implementation{Name: "gateway-test", Version: "0"}, nil)
+	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: endpoint, DisableStandaloneSSE: true}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	_, err = tryCallValue(ctx, cs, tool, map[string]any{"by": 1})
+	return cs, err
+}

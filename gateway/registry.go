@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -89,6 +90,10 @@ type registry struct {
 	transports map[string]*upstreamTransport // by connect key
 	closed     bool
 	tasks      sync.WaitGroup // every goroutine the registry starts
+	// shutdownCuts counts the upstream sessions whose connections a
+	// shutdown had to cut; shutdown reports it once rather than warning per
+	// session, since a wedged upstream may hold thousands of them.
+	shutdownCuts atomic.Int64
 }
 
 func newRegistry(log *slog.Logger, m *metrics, connectTimeout, probeAfterIdle, closeGrace time.Duration, alive func(string) bool) *registry {
@@ -387,7 +392,8 @@ func (r *registry) closeBounded(s *upstreamSession, cause string) {
 		// Shutting down: every pool goes anyway, so cutting this session's
 		// pool unblocks whatever the upstream is sitting on. Outside a
 		// shutdown the pool is shared, and the SDK bounds its own DELETE.
-		r.log.Warn("upstream session did not close within the grace; cutting its connections",
+		r.shutdownCuts.Add(1)
+		r.log.Info("upstream session did not close within the grace; cutting its connections",
 			"session", s.downstream, "upstream", s.def.ID, "upstream_session", s.sessionID(), "grace", r.closeGrace.String())
 		s.transport.conns.closeAll()
 	}
@@ -441,6 +447,10 @@ func (r *registry) shutdown(deadline time.Time, sequentialUnbounded bool) {
 		r.closeInBackground(s, causeShutdown)
 	}
 	r.waitTasks(deadline)
+	if n := r.shutdownCuts.Load(); n > 0 {
+		r.log.Warn("upstream sessions did not close within the grace; their connections were cut",
+			"sessions", n, "grace", r.closeGrace.String())
+	}
 }
 
 // waitTasks waits for registry goroutines until deadline.

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -73,13 +72,10 @@ func TestShutdownIsBoundedWithManyWedgedUpstreams(t *testing.T) {
 	const grace = 500 * time.Millisecond
 	_, url := wedgeUpstream(t, wedge.Delete)
 	g, gwURL := servedGateway(t, Config{Upstreams: []Upstream{{ID: "w", URL: url}}, ShutdownTimeout: grace})
-	var wg sync.WaitGroup
-	for range 50 {
-		wg.Go(func() { increment(t, connect(t, gwURL+"/mcp", ""), "w.increment", 1) })
-	}
-	wg.Wait()
+	const sessions = 50
+	openSessions(t, gwURL+"/mcp", sessions, "w.increment")
 	if took, ok := timeShutdown(t, g, 2*grace+time.Second, 10*time.Second); !ok {
-		t.Fatalf("shutdown with 50 wedged upstream sessions took %v, bound %v", took, 2*grace+time.Second)
+		t.Fatalf("shutdown with %d wedged upstream sessions took %v, bound %v", sessions, took, 2*grace+time.Second)
 	}
 }
 

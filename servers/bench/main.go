@@ -25,6 +25,7 @@ func main() {
 		outDir     = flag.String("out", "out", "where bench.json, bench.md and bench.svg go")
 		rounds     = flag.Int("rounds", 3, "interleaved rounds (at least 3)")
 		sessions   = flag.Int("sessions", 500, "held sessions for the memory figure")
+		crossCheck = flag.Int("cross-check-sessions", 2000, "held sessions for the memory figure's cross-check at a larger scale; 0 = none")
 		wedged     = flag.Int("wedged", 1000, "wedged upstream sessions for the shutdown figure")
 		only       = flag.String("only", "", "comma list of parts to run: load, memory, shutdown, nonowner (default all)")
 		gatewayEnv = flag.String("gateway-env", "", "comma list of KEY=VALUE added to each gateway's environment, e.g. GOGC=200")
@@ -48,8 +49,12 @@ func main() {
 	start := time.Now()
 	cfg := bench.Config{
 		BinDir: bin, Self: self, OutDir: *outDir, Rounds: *rounds, Sessions: *sessions, Wedged: *wedged,
-		Only: map[string]bool{}, GatewayEnv: map[string]string{},
+		CrossCheckSessions: *crossCheck,
+		Only:               map[string]bool{}, GatewayEnv: map[string]string{},
 		Logf: func(format string, args ...any) { fmt.Printf("bench: "+format+"\n", args...) },
+	}
+	if *crossCheck == 0 {
+		cfg.CrossCheckSessions = -1 // the library's zero means its default
 	}
 	for _, part := range strings.Split(*only, ",") {
 		if part = strings.TrimSpace(part); part != "" {

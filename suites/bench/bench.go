@@ -26,7 +26,10 @@ type Config struct {
 	Rounds   int                              // interleaved rounds, at least 3
 	Logf     func(format string, args ...any) // progress
 	Sessions int                              // memory sessions (default 500)
-	Wedged   int                              // wedged sessions for the shutdown figure (default 1000)
+	// CrossCheckSessions repeats the memory figure at a larger scale, where
+	// the collector's slack weighs less per session (default 2000, <0 = off).
+	CrossCheckSessions int
+	Wedged             int // wedged sessions for the shutdown figure (default 1000)
 	// GatewayEnv is added to every gateway replica's environment (e.g. GOGC).
 	GatewayEnv map[string]string
 	// Only, when set, limits the run to these parts: load, memory, shutdown, nonowner.
@@ -41,12 +44,15 @@ type Results struct {
 	GoVersion string    `json:"goVersion"`
 	CPUs      int       `json:"cpus"`
 	Rounds    int       `json:"rounds"`
-	Samples   []Sample  `json:"samples"`
-	Ratios    []Ratio   `json:"ratios"`
-	Memory    []Memory  `json:"memory"` // per route
-	Shutdown  Shutdown  `json:"shutdown"`
-	NonOwner  NonOwner  `json:"nonOwner"`
-	Checks    []Check   `json:"checks"`
+	// LoadStealPercent is the share of CPU time the hypervisor took from
+	// this machine during the load rounds.
+	LoadStealPercent float64  `json:"loadStealPercent"`
+	Samples          []Sample `json:"samples"`
+	Ratios           []Ratio  `json:"ratios"`
+	Memory           []Memory `json:"memory"` // per route and scale
+	Shutdown         Shutdown `json:"shutdown"`
+	NonOwner         NonOwner `json:"nonOwner"`
+	Checks           []Check  `json:"checks"`
 }
 
 // Ratio compares a target with the bare proxy: the median across rounds of
@@ -85,6 +91,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if cfg.Wedged == 0 {
 		cfg.Wedged = 1000
 	}
+	if cfg.CrossCheckSessions == 0 {
+		cfg.CrossCheckSessions = 2000
+	}
 	res := &Results{Started: time.Now().UTC(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), Rounds: cfg.Rounds}
 	dir, err := os.MkdirTemp("", "mcpgw-bench-")
 	if err != nil {
@@ -114,32 +123,48 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		{Name: targetGatewayMC, Endpoint: gw.URL + "/mcp", Tool: "counter.increment"},
 		{Name: targetGatewayPS, Endpoint: gw.URL + "/servers/counter/mcp", Tool: "increment"},
 	}
-	// Interleaved: A B C D A B C D ..., so drift hits every target alike.
+	// Interleaved: A B C D A B C D ..., call by call in W1 and slice by
+	// slice in W2, so drift hits every target alike.
+	steal := startSteal()
 	for round := 1; round <= cfg.Rounds && cfg.runs("load"); round++ {
 		for _, w := range []Workload{W1, W2} {
+			var lanes []*lane
 			for _, t := range targets {
-				s, err := runWorkload(ctx, t, w, round)
-				if err != nil {
-					return nil, err
-				}
-				cfg.Logf("round %d %-3s %-26s %8.0f calls/s  p50 %.3f ms  p99 %.3f ms  exact=%v", round, w.Name, t.Name, s.CallsPerSec, s.P50ms, s.P99ms, s.Exact)
-				res.Samples = append(res.Samples, s)
+				lanes = append(lanes, newLane(t, newHTTPClient(w.Workers)))
 			}
+			samples, err := runInterleaved(ctx, w, round, lanes)
+			if err != nil {
+				return nil, err
+			}
+			for _, s := range samples {
+				cfg.Logf("round %d %-3s %-26s %8.0f calls/s  p50 %.3f ms  p99 %.3f ms  exact=%v", round, w.Name, s.Target, s.CallsPerSec, s.P50ms, s.P99ms, s.Exact)
+			}
+			res.Samples = append(res.Samples, samples...)
 		}
 	}
 	res.Ratios = ratios(res.Samples)
+	if cfg.runs("load") {
+		res.LoadStealPercent = steal.percent()
+		cfg.Logf("CPU steal during the load rounds: %.1f%%", res.LoadStealPercent)
+	}
 
 	if cfg.runs("memory") {
+		scales := []int{cfg.Sessions}
+		if cfg.CrossCheckSessions > 0 {
+			scales = append(scales, cfg.CrossCheckSessions)
+		}
 		for _, route := range []Target{
 			{Name: targetGatewayMC, Endpoint: "/mcp", Tool: "counter.increment"},
 			{Name: targetGatewayPS, Endpoint: "/servers/counter/mcp", Tool: "increment"},
 		} {
-			cfg.Logf("memory (%s): %d held sessions, without and with a GET stream each", route.Name, cfg.Sessions)
-			m, err := cfg.measureMemory(ctx, dir, counter.url+"/mcp", route)
-			if err != nil {
-				return nil, err
+			for _, n := range scales {
+				cfg.Logf("memory (%s): %d held sessions, without and with a GET stream each", route.Name, n)
+				m, err := cfg.measureMemory(ctx, dir, counter.url+"/mcp", route, n)
+				if err != nil {
+					return nil, err
+				}
+				res.Memory = append(res.Memory, m)
 			}
-			res.Memory = append(res.Memory, m)
 		}
 	}
 	if cfg.runs("shutdown") {
@@ -228,8 +253,8 @@ func checks(r *Results) []Check {
 		}
 	}
 	for _, m := range r.Memory {
-		add(m.Route+" resident memory per held session", m.PerSessionBytes/1000, 40, "KB", true)
-		add(m.Route+" resident memory per held session with a GET stream", m.PerSessionStreamBytes/1000, 90, "KB", true)
+		add(fmt.Sprintf("%s resident memory per held session (%d held)", m.Route, m.Sessions), m.PerSessionBytes/1000, 40, "KB", true)
+		add(fmt.Sprintf("%s resident memory per held session with a GET stream (%d held)", m.Route, m.Sessions), m.PerSessionStreamBytes/1000, 90, "KB", true)
 	}
 	if r.Shutdown.Sessions > 0 {
 		add(fmt.Sprintf("shutdown with %d wedged upstream sessions", r.Shutdown.Sessions), r.Shutdown.Seconds, r.Shutdown.BoundSeconds, "s", true)

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -13,17 +14,19 @@ import (
 )
 
 // Workload is a shape of traffic: how many sessions, how many concurrent
-// workers, and how many measured calls each session makes.
+// workers, and how many measured calls each session makes. Targets take
+// turns every SliceCalls calls per session.
 type Workload struct {
 	Name            string `json:"name"`
 	Sessions        int    `json:"sessions"`
 	Workers         int    `json:"workers"`
 	CallsPerSession int    `json:"callsPerSession"`
+	SliceCalls      int    `json:"sliceCalls"`
 }
 
 var (
-	W1 = Workload{Name: "W1", Sessions: 1, Workers: 1, CallsPerSession: 2000}
-	W2 = Workload{Name: "W2", Sessions: 64, Workers: 16, CallsPerSession: 200}
+	W1 = Workload{Name: "W1", Sessions: 1, Workers: 1, CallsPerSession: 2000, SliceCalls: 1}
+	W2 = Workload{Name: "W2", Sessions: 64, Workers: 16, CallsPerSession: 200, SliceCalls: 10}
 )
 
 // Target is one MCP endpoint in front of the counter and the name of its
@@ -117,34 +120,86 @@ func closeSessions(sessions []*mcp.ClientSession) {
 	wg.Wait()
 }
 
-// runWorkload measures w against t: sessions are set up and warmed first,
-// then only the calls are timed; at the end every counter must be exact.
-func runWorkload(ctx context.Context, t Target, w Workload, round int) (Sample, error) {
-	return runWorkloadWith(ctx, t, w, round, newHTTPClient(w.Workers))
+// lane is one target of an interleaved run and the HTTP client its sessions
+// share, as a real client process would share its connection pool.
+type lane struct {
+	target   Target
+	hc       *http.Client
+	sessions []*mcp.ClientSession
+	lat      []time.Duration
+	elapsed  time.Duration
 }
 
-func runWorkloadWith(ctx context.Context, t Target, w Workload, round int, hc *http.Client) (Sample, error) {
-	defer hc.CloseIdleConnections()
-	sessions, err := openSessions(ctx, hc, t, w.Sessions)
-	if err != nil {
-		return Sample{}, err
-	}
-	defer closeSessions(sessions)
+func newLane(t Target, hc *http.Client) *lane { return &lane{target: t, hc: hc} }
 
-	latencies := make([][]time.Duration, w.Workers)
-	errs := make([]error, w.Workers)
+// runInterleaved measures w against every lane in one round. Sessions are
+// set up and warmed with one call first; then the lanes take turns, each
+// running SliceCalls calls per session before the next lane's turn, the
+// first turn rotating from slice to slice. Machine drift within the round so
+// hits every lane alike. Only the calls are timed; at the end every
+// session's counter must read exactly its own calls.
+func runInterleaved(ctx context.Context, w Workload, round int, lanes []*lane) ([]Sample, error) {
+	defer func() {
+		for _, l := range lanes {
+			closeSessions(l.sessions)
+			l.hc.CloseIdleConnections()
+		}
+	}()
+	for _, l := range lanes {
+		var err error
+		if l.sessions, err = openSessions(ctx, l.hc, l.target, w.Sessions); err != nil {
+			return nil, err
+		}
+	}
+	per := max(1, w.SliceCalls)
+	for slice := range w.CallsPerSession / per {
+		for k := range lanes {
+			l := lanes[(slice+k)%len(lanes)]
+			lat, took, err := callSlice(ctx, l.target, l.sessions, w.Workers, per)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s: %w", l.target.Name, w.Name, err)
+			}
+			l.lat, l.elapsed = append(l.lat, lat...), l.elapsed+took
+		}
+	}
+	var out []Sample
+	for _, l := range lanes {
+		slices.Sort(l.lat)
+		s := Sample{
+			Target: l.target.Name, Workload: w.Name, Round: round, Calls: len(l.lat), Seconds: l.elapsed.Seconds(),
+			CallsPerSec: float64(len(l.lat)) / l.elapsed.Seconds(),
+			P50ms:       ms(percentile(l.lat, 0.50)), P90ms: ms(percentile(l.lat, 0.90)), P99ms: ms(percentile(l.lat, 0.99)),
+			Exact: true,
+		}
+		getTool := l.target.Tool[:len(l.target.Tool)-len("increment")] + "get"
+		want := 1 + w.CallsPerSession/per*per
+		for _, cs := range l.sessions {
+			if v, err := callValue(ctx, cs, getTool, nil); err != nil || v != want {
+				s.Exact = false
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// callSlice makes calls increments on every session with workers concurrent
+// workers and returns each call's latency and the slice's wall time.
+func callSlice(ctx context.Context, t Target, sessions []*mcp.ClientSession, workers, calls int) ([]time.Duration, time.Duration, error) {
+	latencies := make([][]time.Duration, workers)
+	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	start := time.Now()
-	for worker := range w.Workers {
+	for worker := range workers {
 		wg.Go(func() {
-			// Worker k serves sessions k, k+Workers, ... taking turns, so
+			// Worker k serves sessions k, k+workers, ... taking turns, so
 			// calls of different sessions interleave on every worker.
 			var mine []*mcp.ClientSession
-			for i := worker; i < len(sessions); i += w.Workers {
+			for i := worker; i < len(sessions); i += workers {
 				mine = append(mine, sessions[i])
 			}
-			lat := make([]time.Duration, 0, len(mine)*w.CallsPerSession)
-			for range w.CallsPerSession {
+			lat := make([]time.Duration, 0, len(mine)*calls)
+			for range calls {
 				for _, cs := range mine {
 					t0 := time.Now()
 					if _, err := callValue(ctx, cs, t.Tool, map[string]any{"by": 1}); err != nil {
@@ -158,28 +213,11 @@ func runWorkloadWith(ctx context.Context, t Target, w Workload, round int, hc *h
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	for _, err := range errs {
-		if err != nil {
-			return Sample{}, fmt.Errorf("%s %s: %w", t.Name, w.Name, err)
-		}
+	took := time.Since(start)
+	if err := errors.Join(errs...); err != nil {
+		return nil, 0, err
 	}
-	all := slices.Concat(latencies...)
-	slices.Sort(all)
-	s := Sample{
-		Target: t.Name, Workload: w.Name, Round: round, Calls: len(all), Seconds: elapsed.Seconds(),
-		CallsPerSec: float64(len(all)) / elapsed.Seconds(),
-		P50ms:       ms(percentile(all, 0.50)), P90ms: ms(percentile(all, 0.90)), P99ms: ms(percentile(all, 0.99)),
-		Exact: true,
-	}
-	getTool := t.Tool[:len(t.Tool)-len("increment")] + "get"
-	for _, cs := range sessions {
-		v, err := callValue(ctx, cs, getTool, nil)
-		if err != nil || v != 1+w.CallsPerSession {
-			s.Exact = false
-		}
-	}
-	return s, nil
+	return slices.Concat(latencies...), took, nil
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {

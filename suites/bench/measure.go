@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +20,8 @@ import (
 type Memory struct {
 	Route                 string  `json:"route"`
 	Sessions              int     `json:"sessions"`
+	BaselineSessions      int     `json:"baselineSessions"`
+	WarmCalls             int     `json:"warmCalls"` // made on the baseline sessions to reach steady states
 	BaselineBytes         int64   `json:"baselineBytes"`
 	PerSessionBytes       float64 `json:"perSessionBytes"`
 	PerSessionStreamBytes float64 `json:"perSessionWithGetStreamBytes"`
@@ -46,26 +49,87 @@ func subdir(dir, name string) string {
 	return d
 }
 
-// settledRSS reads RSS a few times over a short while and keeps the lowest,
-// so a garbage collection in flight does not count as held memory.
-func settledRSS(pid int) (int64, error) {
-	var best int64
-	for i := range 5 {
+// baselineSessions are held while the baseline is read.
+const baselineSessions = 100
+
+// Steady-state detection: traffic runs on the baseline sessions in batches
+// until a batch grows the resident size by less than steadyGrowth (at most
+// maxWarmBatches batches). Then the traffic stops and the reading is taken
+// once the resident size has rested: moved less than steadyGrowth over
+// restWindow (waiting at most restMax).
+const (
+	warmCallsPerBatch = 1000
+	maxWarmBatches    = 40
+	steadyGrowth      = 0.01
+	restWindow        = 5 * time.Second
+	restMax           = 30 * time.Second
+	restPoll          = 250 * time.Millisecond
+)
+
+// steadyRSS drives calls through the baseline sessions until the gateway's
+// resident size stops growing, stops, and reads the size at rest. A
+// collector keeps a heap goal above what is live and the resident size
+// rises to it only as garbage is made, so without the traffic a reading
+// would depend on how much happened to pass before, not on what is held.
+// It returns the reading and the calls made.
+func steadyRSS(ctx context.Context, pid int, base []*mcp.ClientSession, tool string) (int64, int, error) {
+	calls := 0
+	prev, err := rssBytes(pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	for range maxWarmBatches {
+		if _, _, err := callSlice(ctx, Target{Name: "warm-up", Tool: tool}, base, 16, warmCallsPerBatch/len(base)); err != nil {
+			return 0, calls, err
+		}
+		calls += warmCallsPerBatch / len(base) * len(base)
+		cur, err := rssBytes(pid)
+		if err != nil {
+			return 0, calls, err
+		}
+		if float64(cur-prev) < steadyGrowth*float64(prev) {
+			break
+		}
+		prev = cur
+	}
+	rss, err := restingRSS(ctx, pid)
+	return rss, calls, err
+}
+
+// restingRSS polls the resident size until it has moved less than
+// steadyGrowth over restWindow, and returns the last reading; after restMax
+// it returns the last reading as it is.
+func restingRSS(ctx context.Context, pid int) (int64, error) {
+	var window []int64
+	keep := int(restWindow / restPoll)
+	ticker := time.NewTicker(restPoll)
+	defer ticker.Stop()
+	deadline := time.After(restMax)
+	for {
 		rss, err := rssBytes(pid)
 		if err != nil {
 			return 0, err
 		}
-		if i == 0 || rss < best {
-			best = rss
+		window = append(window, rss)
+		if len(window) > keep {
+			window = window[1:]
 		}
-		time.Sleep(100 * time.Millisecond) // sampling interval, not synchronisation
+		if len(window) == keep && float64(slices.Max(window)-slices.Min(window)) <= steadyGrowth*float64(rss) {
+			return rss, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-deadline:
+			return rss, nil
+		case <-ticker.C:
+		}
 	}
-	return best, nil
 }
 
-func (cfg Config) measureMemory(ctx context.Context, dir, upstream string, route Target) (Memory, error) {
-	m := Memory{Route: route.Name, Sessions: cfg.Sessions}
-	gw, err := cfg.startGateway(ctx, subdir(dir, "mem"+strings.NewReplacer("/", "-", "{", "", "}", "", " ", "").Replace(route.Endpoint)), "bench-mem", upstream, "")
+func (cfg Config) measureMemory(ctx context.Context, dir, upstream string, route Target, sessions int) (Memory, error) {
+	m := Memory{Route: route.Name, Sessions: sessions}
+	gw, err := cfg.startGateway(ctx, subdir(dir, fmt.Sprintf("mem%s-%d", strings.NewReplacer("/", "-", "{", "", "}", "", " ", "").Replace(route.Endpoint), sessions)), "bench-mem", upstream, "")
 	if err != nil {
 		return m, err
 	}
@@ -73,37 +137,45 @@ func (cfg Config) measureMemory(ctx context.Context, dir, upstream string, route
 	hc := newHTTPClient(16)
 	defer hc.CloseIdleConnections()
 	t := Target{Name: "memory", Endpoint: gw.URL + route.Endpoint, Tool: route.Tool}
-	// Warm the code paths and pools with a few sessions first.
-	warm, err := openSessions(ctx, hc, t, 16)
+	// The figure is a slope between two steady states: the baseline already
+	// holds sessions that carried traffic, so one-time costs (pools, first
+	// goroutine stacks, the collector's heap growing to its working size)
+	// are not charged to the sessions measured.
+	m.BaselineSessions = baselineSessions
+	base, err := openSessions(ctx, hc, t, baselineSessions)
 	if err != nil {
 		return m, err
 	}
-	closeSessions(warm)
+	defer closeSessions(base)
 	pid := gw.Pid()
-	if m.BaselineBytes, err = settledRSS(pid); err != nil {
+	var calls int
+	if m.BaselineBytes, calls, err = steadyRSS(ctx, pid, base, t.Tool); err != nil {
 		return m, err
 	}
-	sessions, err := openSessions(ctx, hc, t, cfg.Sessions)
+	m.WarmCalls += calls
+	held, err := openSessions(ctx, hc, t, sessions)
 	if err != nil {
 		return m, err
 	}
-	defer closeSessions(sessions)
-	held, err := settledRSS(pid)
+	defer closeSessions(held)
+	withHeld, calls, err := steadyRSS(ctx, pid, base, t.Tool)
 	if err != nil {
 		return m, err
 	}
-	m.PerSessionBytes = float64(held-m.BaselineBytes) / float64(cfg.Sessions)
+	m.WarmCalls += calls
+	m.PerSessionBytes = float64(withHeld-m.BaselineBytes) / float64(sessions)
 
-	streams, err := openStreams(ctx, gw.URL+route.Endpoint, sessions)
+	streams, err := openStreams(ctx, gw.URL+route.Endpoint, held)
 	if err != nil {
 		return m, err
 	}
 	defer streams.close()
-	withStreams, err := settledRSS(pid)
+	withStreams, calls, err := steadyRSS(ctx, pid, base, t.Tool)
 	if err != nil {
 		return m, err
 	}
-	m.PerSessionStreamBytes = float64(withStreams-m.BaselineBytes) / float64(cfg.Sessions)
+	m.WarmCalls += calls
+	m.PerSessionStreamBytes = float64(withStreams-m.BaselineBytes) / float64(sessions)
 	return m, nil
 }
 
@@ -207,28 +279,25 @@ func (cfg Config) measureNonOwner(ctx context.Context, dir, upstream string) (No
 		return no, err
 	}
 	defer other.Stop(5 * time.Second)
-	w := Workload{Name: "W1", Sessions: 1, Workers: 1, CallsPerSession: 1000}
+	w := Workload{Name: "W1", Sessions: 1, Workers: 1, CallsPerSession: 1000, SliceCalls: 1}
 	var ownerP50, otherP50, ratio []float64
 	for round := 1; round <= cfg.Rounds; round++ {
-		a, err := runRouted(ctx, owner.URL, owner.URL, w, round)
+		samples, err := runInterleaved(ctx, w, round, []*lane{routed(owner.URL, owner.URL), routed(owner.URL, other.URL)})
 		if err != nil {
 			return no, err
 		}
-		b, err := runRouted(ctx, owner.URL, other.URL, w, round)
-		if err != nil {
-			return no, err
-		}
+		a, b := samples[0], samples[1]
 		cfg.Logf("round %d owner p50 %.3f ms, non-owner p50 %.3f ms", round, a.P50ms, b.P50ms)
 		ownerP50, otherP50, ratio = append(ownerP50, a.P50ms), append(otherP50, b.P50ms), append(ratio, b.P50ms/a.P50ms)
 	}
 	return NonOwner{OwnerP50ms: median(ownerP50), NonOwnerP50ms: median(otherP50), Ratio: median(ratio)}, nil
 }
 
-// runRouted opens sessions on initOn and sends every later request to callVia,
-// as a load balancer without affinity would.
-func runRouted(ctx context.Context, initOn, callVia string, w Workload, round int) (Sample, error) {
-	t := Target{Name: "routed", Endpoint: initOn + "/mcp", Tool: "counter.increment"}
-	return runWorkloadWith(ctx, t, w, round, &http.Client{Transport: &reroute{to: callVia, base: &http.Transport{MaxIdleConnsPerHost: 8}}})
+// routed is a lane whose sessions open on initOn and send every later
+// request to callVia, as a load balancer without affinity would.
+func routed(initOn, callVia string) *lane {
+	t := Target{Name: "via " + callVia, Endpoint: initOn + "/mcp", Tool: "counter.increment"}
+	return newLane(t, &http.Client{Transport: &reroute{to: callVia, base: &http.Transport{MaxIdleConnsPerHost: 8}}})
 }
 
 // reroute sends requests that carry a session id to another replica.

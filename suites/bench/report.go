@@ -41,6 +41,11 @@ func Markdown(r *Results) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Bench: the reference gateway against a bare proxy hop\n\n")
 	fmt.Fprintf(&b, "%s, %d CPUs, %s, %d interleaved rounds (medians shown).\n\n", r.Started.Format("2006-01-02 15:04 UTC"), r.CPUs, r.GoVersion, r.Rounds)
+	if r.LoadStealPercent >= 2 {
+		fmt.Fprintf(&b, "CPU steal during the load rounds: %.1f%%. The hypervisor gave that share of this machine's CPU time to others; latencies stretch with it, and more for a target that needs more CPU per call, so ratios taken under steal overstate the gateway's cost.\n\n", r.LoadStealPercent)
+	} else {
+		fmt.Fprintf(&b, "CPU steal during the load rounds: %.1f%%.\n\n", r.LoadStealPercent)
+	}
 	fmt.Fprintf(&b, "| workload | target | calls/s | p50 ms | p90 ms | p99 ms | p50 vs proxy | calls/s vs proxy |\n|---|---|---|---|---|---|---|---|\n")
 	for _, w := range []Workload{W1, W2} {
 		for _, t := range allTargets {
@@ -56,8 +61,8 @@ func Markdown(r *Results) string {
 	}
 	b.WriteString("\n")
 	for _, m := range r.Memory {
-		fmt.Fprintf(&b, "Memory, %s: %.1f KB resident per held session, %.1f KB with a GET stream each (%d sessions, baseline %.1f MB).\n",
-			m.Route, m.PerSessionBytes/1000, m.PerSessionStreamBytes/1000, m.Sessions, float64(m.BaselineBytes)/1e6)
+		fmt.Fprintf(&b, "Memory, %s: %.1f KB resident per held session, %.1f KB with a GET stream each (%d sessions over a baseline of %d holding %.1f MB; %d warm-up calls to reach steady states).\n",
+			m.Route, m.PerSessionBytes/1000, m.PerSessionStreamBytes/1000, m.Sessions, m.BaselineSessions, float64(m.BaselineBytes)/1e6, m.WarmCalls)
 	}
 	fmt.Fprintf(&b, "Shutdown: %.2f s with %d wedged upstream sessions (timeout %.0f s, bound %.0f s, exit code %d).\n",
 		r.Shutdown.Seconds, r.Shutdown.Sessions, r.Shutdown.TimeoutSeconds, r.Shutdown.BoundSeconds, r.Shutdown.ExitCode)

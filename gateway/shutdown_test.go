@@ -1,10 +1,13 @@
 package gateway
 
 import (
+	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,7 +21,17 @@ import (
 // binary does, so shutdown includes the HTTP server.
 func servedGateway(t *testing.T, cfg Config) (*Gateway, string) {
 	t.Helper()
+	return servedGatewayLogging(t, cfg, nil)
+}
+
+// servedGatewayLogging is servedGateway that also keeps every log record,
+// at every level, in logs (when not nil).
+func servedGatewayLogging(t *testing.T, cfg Config, logs *recordedLogs) (*Gateway, string) {
+	t.Helper()
 	cfg.Logger = testLogger(t)
+	if logs != nil {
+		cfg.Logger = slog.New(slog.NewMultiHandler(cfg.Logger.Handler(), logs))
+	}
 	g, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -76,6 +89,40 @@ func TestShutdownIsBoundedWithManyWedgedUpstreams(t *testing.T) {
 	openSessions(t, gwURL+"/mcp", sessions, "w.increment")
 	if took, ok := timeShutdown(t, g, 2*grace+time.Second, 10*time.Second); !ok {
 		t.Fatalf("shutdown with %d wedged upstream sessions took %v, bound %v", sessions, took, 2*grace+time.Second)
+	}
+}
+
+func TestShutdownWarnsOnceForAllCutUpstreamSessions(t *testing.T) {
+	const grace, sessions = 300 * time.Millisecond, 5
+	_, url := wedgeUpstream(t, wedge.Delete)
+	var logs recordedLogs
+	g, gwURL := servedGatewayLogging(t, Config{Upstreams: []Upstream{{ID: "w", URL: url}}, ShutdownTimeout: grace}, &logs)
+	openSessions(t, gwURL+"/mcp", sessions, "w.increment")
+	g.Shutdown()
+	var summaries []slog.Record
+	for _, r := range logs.all() {
+		switch {
+		case r.Message == "upstream session did not close within the grace; cutting its connections" && r.Level >= slog.LevelWarn:
+			t.Errorf("a per-session warning during shutdown, at %v", r.Level)
+		case r.Message == "upstream sessions did not close within the grace; their connections were cut":
+			summaries = append(summaries, r)
+		}
+	}
+	if len(summaries) != 1 {
+		t.Fatalf("got %d summary warnings of cut upstream sessions, want 1", len(summaries))
+	}
+	var cut int64
+	summaries[0].Attrs(func(a slog.Attr) bool {
+		if a.Key == "sessions" {
+			cut = a.Value.Int64()
+		}
+		return true
+	})
+	// Sessions share their upstream's connection pool, so the first cut can
+	// end other sessions' DELETEs before their own grace runs out: those
+	// closed in time and are not counted.
+	if cut < 1 || cut > sessions {
+		t.Fatalf("the summary counts %d cut upstream sessions, want 1 to %d", cut, sessions)
 	}
 }
 
@@ -181,4 +228,29 @@ func connectNoCleanup(t *testing.T, endpoint string) *mcp.ClientSession {
 		t.Fatal(err)
 	}
 	return cs
+}
+
+// recordedLogs is a slog handler that keeps every record for a test to read.
+type recordedLogs struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (l *recordedLogs) Enabled(context.Context, slog.Level) bool { return true }
+
+func (l *recordedLogs) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.records = append(l.records, r.Clone())
+	return nil
+}
+
+// Attributes added with With are not kept: these tests read record attributes.
+func (l *recordedLogs) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *recordedLogs) WithGroup(string) slog.Handler      { return l }
+
+func (l *recordedLogs) all() []slog.Record {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]slog.Record(nil), l.records...)
 }

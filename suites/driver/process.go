@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -315,17 +314,6 @@ func (r *Replica) Stop(grace time.Duration) (Exit, bool) {
 		return Exit{Code: -1, Signal: "unreaped"}, true
 	}
 	return e, true
-}
-
-// FreeAddr returns a loopback address with a port that was free a moment ago.
-func FreeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr, nil
 }
 
 func tail(s string, n int) string {

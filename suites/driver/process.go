@@ -210,6 +210,19 @@ func (r *Replica) reap() {
 
 // waitReady polls /readyz until 200, the process exits, or the deadline.
 func (r *Replica) waitReady(ctx context.Context, timeout time.Duration) error {
+	err := WaitReady(ctx, r.URL, timeout, r.done)
+	if errors.Is(err, ErrExitedBeforeReady) {
+		return fmt.Errorf("%w (%s)", err, r.ExitStatus())
+	}
+	return err
+}
+
+// ErrExitedBeforeReady is WaitReady's error when the process exited first.
+var ErrExitedBeforeReady = errors.New("exited before ready")
+
+// WaitReady polls baseURL's /readyz until it answers 200, exited is closed,
+// or timeout passes. Every probe has its own one-second deadline.
+func WaitReady(ctx context.Context, baseURL string, timeout time.Duration, exited <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	client := &http.Client{Timeout: time.Second}
@@ -217,7 +230,7 @@ func (r *Replica) waitReady(ctx context.Context, timeout time.Duration) error {
 	defer tick.Stop()
 	var last string
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.URL+"/readyz", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/readyz", nil)
 		resp, err := client.Do(req)
 		if err == nil {
 			resp.Body.Close()
@@ -229,8 +242,8 @@ func (r *Replica) waitReady(ctx context.Context, timeout time.Duration) error {
 			last = err.Error()
 		}
 		select {
-		case <-r.done:
-			return fmt.Errorf("exited before ready (%s)", r.ExitStatus())
+		case <-exited:
+			return ErrExitedBeforeReady
 		case <-ctx.Done():
 			return fmt.Errorf("not ready within %s (last: %s)", timeout, last)
 		case <-tick.C:

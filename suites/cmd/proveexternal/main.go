@@ -30,7 +30,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -315,27 +314,10 @@ func startGateway(ctx context.Context, bin string, args []string, logPath string
 }
 
 func (g *gatewayProc) waitReady(ctx context.Context, within time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, within)
-	defer cancel()
-	client := &http.Client{Timeout: time.Second}
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, g.url+"/readyz", nil)
-		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-g.done:
-			return fmt.Errorf("gateway %s exited before it was ready; log: %s", g.url, g.log)
-		case <-ctx.Done():
-			return fmt.Errorf("gateway %s not ready within %s; log: %s", g.url, within, g.log)
-		case <-tick.C:
-		}
+	if err := driver.WaitReady(ctx, g.url, within, g.done); err != nil {
+		return fmt.Errorf("gateway %s: %w; log: %s", g.url, err, g.log)
 	}
+	return nil
 }
 
 // stop sends SIGTERM and SIGKILL after grace.

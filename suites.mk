@@ -1,4 +1,4 @@
-# Conformance targets (issue 3). Included from the top-level Makefile, which
+# Conformance targets. Included from the top-level Makefile, which
 # provides GO and the `build` target (bin/gateway, bin/counter, bin/wedge).
 #
 #   make conformance        every suite against the reference gateway; writes
@@ -23,7 +23,7 @@
 #                           matrix: out/compare.md, out/compare.html
 #
 # Knobs: CONFORMANCE_PROCS (parallel Ginkgo processes), MCPCONF_* (see
-# suites/target), CONFORMANCE_FLAGS (extra ginkgo flags, e.g.
+# suites/targetconf), CONFORMANCE_FLAGS (extra ginkgo flags, e.g.
 # --label-filter=ISO-1).
 
 GO ?= go
@@ -35,7 +35,7 @@ CONFORMANCE_FLAGS ?=
 # The Ginkgo suites. Unit-test targets should leave these out (they are the
 # conformance run): $(filter-out $(SUITE_IMPORTS),$(shell $(GO) list ./...)).
 SUITE_PKGS := ./suites/isolation ./suites/eviction ./suites/transport \
-	./suites/shutdown ./suites/crosspod ./suites/security ./suites/scenarios
+	./suites/shutdown ./suites/crosspod ./suites/security ./suites/scenariospecs
 SUITE_IMPORTS := $(patsubst ./%,github.com/mcpgw/conformance/%,$(SUITE_PKGS))
 
 # The ginkgo CLI at the version go.mod pins, built from the module cache.

@@ -10,7 +10,7 @@ import (
 	_ "github.com/mcpgw/conformance/suites/crosspod"
 	_ "github.com/mcpgw/conformance/suites/eviction"
 	_ "github.com/mcpgw/conformance/suites/isolation"
-	_ "github.com/mcpgw/conformance/suites/scenarios"
+	_ "github.com/mcpgw/conformance/suites/scenariospecs"
 	_ "github.com/mcpgw/conformance/suites/security"
 	_ "github.com/mcpgw/conformance/suites/shutdown"
 	_ "github.com/mcpgw/conformance/suites/transport"

@@ -25,7 +25,7 @@ import (
 	"github.com/onsi/gomega"
 
 	"github.com/mcpgw/conformance/suites/catalog"
-	"github.com/mcpgw/conformance/suites/target"
+	"github.com/mcpgw/conformance/suites/targetconf"
 )
 
 // Report entry names with a meaning to the report builder. Every other entry
@@ -66,7 +66,7 @@ func It(id, text string, body func(ctx ginkgo.SpecContext), decorators ...any) b
 	}
 	// An external target's replicas are shared by every spec (and so are the
 	// upstream ids registered on them): its specs run one at a time.
-	if t, err := target.Current(); err == nil && t.Driver == target.DriverExternal {
+	if t, err := targetconf.Current(); err == nil && t.Driver == targetconf.DriverExternal {
 		args = append(args, ginkgo.Serial)
 	}
 	args = append(args, decorators...)
@@ -82,7 +82,7 @@ func isSpecTimeout(d any) bool {
 // wrap applies the requirement's level to the spec body.
 func wrap(req catalog.Requirement, body func(ginkgo.SpecContext)) func(ginkgo.SpecContext) {
 	return func(ctx ginkgo.SpecContext) {
-		t, err := target.Current()
+		t, err := targetconf.Current()
 		if err != nil {
 			ginkgo.Fail("target configuration: " + err.Error())
 		}

@@ -24,7 +24,7 @@ import (
 	"github.com/mcpgw/conformance/suites/conformance"
 	"github.com/mcpgw/conformance/suites/fixture"
 	"github.com/mcpgw/conformance/suites/steps"
-	"github.com/mcpgw/conformance/suites/target"
+	"github.com/mcpgw/conformance/suites/targetconf"
 )
 
 const (
@@ -205,7 +205,7 @@ var _ = conformance.Describe("XPD", func() {
 	}, fixture.MultiReplica())
 
 	conformance.It("XPD-5", "after the owner is SIGKILLed its sessions get 404 through the others within the ownership TTL, no request hangs, and new sessions work at once", func(ctx SpecContext) {
-		fixture.Require(target.Signals)
+		fixture.Require(targetconf.Signals)
 		up := fixture.Counter("counter")
 		tokens, token := steps.Identities(2)
 		gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), Tokens: tokens})

@@ -16,7 +16,7 @@ import (
 	"github.com/mcpgw/conformance/suites/driver"
 	"github.com/mcpgw/conformance/suites/fixture"
 	"github.com/mcpgw/conformance/suites/steps"
-	"github.com/mcpgw/conformance/suites/target"
+	"github.com/mcpgw/conformance/suites/targetconf"
 )
 
 var _ = conformance.Describe("EVI", func() {
@@ -223,7 +223,7 @@ var _ = conformance.Describe("EVI", func() {
 	})
 
 	conformance.It("EVI-8", "an idle session expired by the gateway has its upstream sessions closed", func(ctx SpecContext) {
-		fixture.Require(target.SessionTimeout)
+		fixture.Require(targetconf.SessionTimeout)
 		const idle = 2 * time.Second
 		up := fixture.Counter("counter")
 		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), SessionTimeout: idle})

@@ -12,7 +12,7 @@
 // environment variable, so optional settings need no wrapper script. Strings
 // without "{{" are taken as they are.
 //
-// The package is a leaf: suites/target checks templates when a target file
+// The package is a leaf: suites/targetconf checks templates when a target file
 // is loaded, suites/driver renders them when a replica starts.
 package launch
 

@@ -17,7 +17,7 @@ import (
 
 	"github.com/mcpgw/conformance/gateway"
 	"github.com/mcpgw/conformance/suites/mcpconf"
-	"github.com/mcpgw/conformance/suites/target"
+	"github.com/mcpgw/conformance/suites/targetconf"
 )
 
 // adminHooks are upstream hooks written in Go: here they drive the
@@ -100,8 +100,8 @@ func TestGatewayInProcess(t *testing.T) {
 	mcpconf.Run(t, mcpconf.Config{
 		Target: &mcpconf.Target{
 			Name:     "reference gateway (in process)",
-			Driver:   target.DriverExternal,
-			External: target.External{Replicas: []target.ExternalReplica{{URL: url}}},
+			Driver:   targetconf.DriverExternal,
+			External: targetconf.External{Replicas: []targetconf.ExternalReplica{{URL: url}}},
 			Profiles: []string{"strict-405"},
 		},
 		Upstreams:   adminHooks{token: "s3cret"},

@@ -9,11 +9,11 @@
 //		mcpconf.Run(t, mcpconf.Config{
 //			Target: &mcpconf.Target{
 //				Name:         "my gateway",
-//				Driver:       target.DriverExternal,
-//				External:     target.External{Replicas: []target.ExternalReplica{{URL: url}}},
+//				Driver:       targetconf.DriverExternal,
+//				External:     targetconf.External{Replicas: []targetconf.ExternalReplica{{URL: url}}},
 //				Profiles:     []string{"strict-405"},
 //			},
-//			Upstreams: myHooks{}, // Add, Change, Remove in Go (or target.Upstreams commands)
+//			Upstreams: myHooks{}, // Add, Change, Remove in Go (or targetconf.Upstreams commands)
 //			OutDir:    "out",     // report.html, summary.md, junit.xml, report.json
 //		})
 //	}
@@ -42,13 +42,13 @@ import (
 	"github.com/mcpgw/conformance/suites/catalog"
 	"github.com/mcpgw/conformance/suites/driver"
 	"github.com/mcpgw/conformance/suites/fixture"
-	"github.com/mcpgw/conformance/suites/target"
+	"github.com/mcpgw/conformance/suites/targetconf"
 
 	// Every requirement group's specs, registered on import.
 	_ "github.com/mcpgw/conformance/suites/crosspod"
 	_ "github.com/mcpgw/conformance/suites/eviction"
 	_ "github.com/mcpgw/conformance/suites/isolation"
-	_ "github.com/mcpgw/conformance/suites/scenarios"
+	_ "github.com/mcpgw/conformance/suites/scenariospecs"
 	_ "github.com/mcpgw/conformance/suites/security"
 	_ "github.com/mcpgw/conformance/suites/shutdown"
 	_ "github.com/mcpgw/conformance/suites/transport"
@@ -56,8 +56,8 @@ import (
 
 // The types an implementer needs, so one import does.
 type (
-	// Target describes the gateway under test (suites/target).
-	Target = target.Target
+	// Target describes the gateway under test (suites/targetconf).
+	Target = targetconf.Target
 	// Upstream is one upstream as the gateway is told about it: the JSON
 	// of gateway/CONTRACT.md.
 	Upstream = driver.Upstream
@@ -95,7 +95,7 @@ func Configure(cfg Config) error {
 	if cfg.Upstreams != nil {
 		cfg.Target.Upstreams.InGo = true
 	}
-	if err := target.Use(cfg.Target); err != nil {
+	if err := targetconf.Use(cfg.Target); err != nil {
 		return fmt.Errorf("mcpconf: %w", err)
 	}
 	fixture.UseRegistrar(cfg.Upstreams)

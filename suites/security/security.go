@@ -19,7 +19,7 @@ import (
 	"github.com/mcpgw/conformance/suites/driver"
 	"github.com/mcpgw/conformance/suites/fixture"
 	"github.com/mcpgw/conformance/suites/steps"
-	"github.com/mcpgw/conformance/suites/target"
+	"github.com/mcpgw/conformance/suites/targetconf"
 )
 
 // oversizedBody is larger than any sensible request limit (the reference
@@ -137,7 +137,7 @@ var _ = conformance.Describe("SEC", func() {
 	})
 
 	conformance.It("SEC-4", "admin endpoints reject callers without the admin token", func(ctx SpecContext) {
-		fixture.Require(target.AdminAPI)
+		fixture.Require(targetconf.AdminAPI)
 		up := fixture.Counter("counter")
 		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
 		evil := []byte(`{"id":"evil","url":"http://127.0.0.1:1/mcp"}`)

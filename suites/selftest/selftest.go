@@ -18,7 +18,7 @@ import (
 
 	"github.com/mcpgw/conformance/reports"
 	"github.com/mcpgw/conformance/suites/catalog"
-	"github.com/mcpgw/conformance/suites/target"
+	"github.com/mcpgw/conformance/suites/targetconf"
 )
 
 // Baseline is the pseudo-bug of the run without any emulated bug.
@@ -141,12 +141,12 @@ func runOne(ctx context.Context, c *catalog.Catalog, opts Options, bug string) R
 	args = append(args, opts.Suites...)
 	cmd := exec.CommandContext(ctx, opts.Ginkgo, args...)
 	cmd.Env = append(os.Environ(),
-		target.EnvGatewayBin+"="+opts.GatewayBin,
-		target.EnvStrict+"=1",
-		target.EnvEmulateBug+"=",
+		targetconf.EnvGatewayBin+"="+opts.GatewayBin,
+		targetconf.EnvStrict+"=1",
+		targetconf.EnvEmulateBug+"=",
 	)
 	if bug != Baseline {
-		cmd.Env = append(cmd.Env, target.EnvEmulateBug+"="+bug)
+		cmd.Env = append(cmd.Env, targetconf.EnvEmulateBug+"="+bug)
 	}
 	logFile, err := os.Create(logPath)
 	if err != nil {

@@ -21,12 +21,12 @@ import (
 	"github.com/mcpgw/conformance/suites/driver"
 	"github.com/mcpgw/conformance/suites/fixture"
 	"github.com/mcpgw/conformance/suites/steps"
-	"github.com/mcpgw/conformance/suites/target"
+	"github.com/mcpgw/conformance/suites/targetconf"
 )
 
 var _ = conformance.Describe("SHD", func() {
 	conformance.It("SHD-1", "SIGTERM with an upstream whose DELETE never answers exits within 2 x timeout + 1 s", func(ctx SpecContext) {
-		fixture.Require(target.Signals)
+		fixture.Require(targetconf.Signals)
 		w := fixture.Wedge("w", wedge.Delete)
 		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(w)})
 		s := gw.Connect(ctx, "/mcp", client.Options{})
@@ -37,7 +37,7 @@ var _ = conformance.Describe("SHD", func() {
 	})
 
 	conformance.It("SHD-2", "SIGTERM with 50 wedged upstream sessions still exits within the bound", func(ctx SpecContext) {
-		fixture.Require(target.Signals)
+		fixture.Require(targetconf.Signals)
 		w := fixture.Wedge("w", wedge.Delete)
 		const n = 50
 		tokens, token := steps.Identities(n)
@@ -61,7 +61,7 @@ var _ = conformance.Describe("SHD", func() {
 	})
 
 	conformance.It("SHD-3", "SIGTERM with a tool call that never returns exits within the bound and the caller gets an answer", func(ctx SpecContext) {
-		fixture.Require(target.Signals)
+		fixture.Require(targetconf.Signals)
 		w := fixture.Wedge("w", wedge.Call)
 		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(w)})
 		raw := gw.Raw("")
@@ -108,7 +108,7 @@ var _ = conformance.Describe("SHD", func() {
 	})
 
 	conformance.It("SHD-4", "graceful shutdown closes every healthy upstream session", func(ctx SpecContext) {
-		fixture.Require(target.Signals)
+		fixture.Require(targetconf.Signals)
 		c1, c2 := fixture.Counter("c1"), fixture.Counter("c2")
 		tokens, token := steps.Identities(3)
 		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(c1, c2), Tokens: tokens})
@@ -127,7 +127,7 @@ var _ = conformance.Describe("SHD", func() {
 	})
 
 	conformance.It("SHD-5", "after a replica shuts down, another replica answers 404 for its sessions at once", func(ctx SpecContext) {
-		fixture.Require(target.Signals)
+		fixture.Require(targetconf.Signals)
 		up := fixture.Counter("counter")
 		gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
 		owner := gw.Replica(0)
@@ -147,7 +147,7 @@ var _ = conformance.Describe("SHD", func() {
 	}, fixture.MultiReplica())
 
 	conformance.It("SHD-6", "while draining, new requests are refused quickly", func(ctx SpecContext) {
-		fixture.Require(target.Signals)
+		fixture.Require(targetconf.Signals)
 		// A wedged upstream keeps the replica draining for its grace period.
 		w := fixture.Wedge("w", wedge.Delete)
 		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(w)})

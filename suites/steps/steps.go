@@ -18,7 +18,7 @@ import (
 	"github.com/mcpgw/conformance/suites/client"
 	"github.com/mcpgw/conformance/suites/conformance"
 	"github.com/mcpgw/conformance/suites/fixture"
-	"github.com/mcpgw/conformance/suites/target"
+	"github.com/mcpgw/conformance/suites/targetconf"
 )
 
 // CallTimeout bounds each tool call a spec makes.
@@ -229,7 +229,7 @@ func expectGone(ctx context.Context, raw *client.Raw, path, session, evidence st
 // upstream pool (which ISO-1 and ISO-2 catch) does not break their
 // arrangement. Without auth, tokens is nil and every token is "".
 func Identities(n int) (tokens map[string]string, token func(i int) string) {
-	if !fixture.Target().Has(target.Auth) {
+	if !fixture.Target().Has(targetconf.Auth) {
 		return nil, func(int) string { return "" }
 	}
 	tokens = map[string]string{}

@@ -47,7 +47,7 @@ func main() {
 	o := options{}
 	flag.StringVar(&o.gatewayBin, "gateway-bin", "bin/gateway", "the reference gateway binary to start by hand")
 	flag.StringVar(&o.ginkgo, "ginkgo", "bin/ginkgo", "ginkgo CLI")
-	flag.StringVar(&o.suites, "suites", "./suites/isolation ./suites/eviction ./suites/transport ./suites/shutdown ./suites/crosspod ./suites/security ./suites/scenarios", "suite packages, space-separated")
+	flag.StringVar(&o.suites, "suites", "./suites/isolation ./suites/eviction ./suites/transport ./suites/shutdown ./suites/crosspod ./suites/security ./suites/scenariospecs", "suite packages, space-separated")
 	flag.StringVar(&o.out, "out", "out/external", "output directory")
 	flag.IntVar(&o.procs, "procs", 4, "parallel Ginkgo processes for the process-driver run")
 	flag.StringVar(&o.processReport, "process-report", "", "compare with this process-driver JSON report instead of running the suites again")

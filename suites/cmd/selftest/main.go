@@ -28,7 +28,7 @@ func main() {
 	procs := flag.Int("procs", 4, "parallel Ginkgo processes per run")
 	bugs := flag.String("bugs", "", "comma list of bugs to check (default: every bug whose requirements have specs)")
 	baseline := flag.Bool("baseline", true, "also run without a bug and expect no failure")
-	suitePkgs := flag.String("suites", "./suites/isolation ./suites/eviction ./suites/transport ./suites/shutdown ./suites/crosspod ./suites/security ./suites/scenarios",
+	suitePkgs := flag.String("suites", "./suites/isolation ./suites/eviction ./suites/transport ./suites/shutdown ./suites/crosspod ./suites/security ./suites/scenariospecs",
 		"space-separated Ginkgo suite packages to run (make passes $(SUITE_PKGS))")
 	flag.Parse()
 

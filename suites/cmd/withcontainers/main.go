@@ -24,7 +24,7 @@ import (
 
 	"github.com/mcpgw/conformance/suites/cmd/internal/wrapped"
 	"github.com/mcpgw/conformance/suites/driver"
-	"github.com/mcpgw/conformance/suites/target"
+	"github.com/mcpgw/conformance/suites/targetconf"
 )
 
 func main() {
@@ -49,9 +49,9 @@ func run(bin, redisServer string, command []string) int {
 
 	// The target decides which images exist already (gateway.image,
 	// container.*Image, MCPCONF_*_IMAGE); the others are built.
-	t, err := target.Load(func(k string) string {
-		if k == target.EnvDriver {
-			return target.DriverContainer
+	t, err := targetconf.Load(func(k string) string {
+		if k == targetconf.EnvDriver {
+			return targetconf.DriverContainer
 		}
 		return os.Getenv(k)
 	})

@@ -20,7 +20,7 @@ import (
 
 	"github.com/mcpgw/conformance/suites/cmd/internal/wrapped"
 	"github.com/mcpgw/conformance/suites/driver"
-	"github.com/mcpgw/conformance/suites/target"
+	"github.com/mcpgw/conformance/suites/targetconf"
 )
 
 func main() {
@@ -59,7 +59,7 @@ func run(bin, logPath string, command []string) int {
 		}
 	}()
 	url := srv.URL(0)
-	fmt.Fprintf(os.Stderr, "withredis: redis-server at %s (%s=%s)\n", srv.Addr(), target.EnvRedis, url)
+	fmt.Fprintf(os.Stderr, "withredis: redis-server at %s (%s=%s)\n", srv.Addr(), targetconf.EnvRedis, url)
 
-	return wrapped.Run("withredis", command, []string{target.EnvRedis + "=" + url}, sigs)
+	return wrapped.Run("withredis", command, []string{targetconf.EnvRedis + "=" + url}, sigs)
 }

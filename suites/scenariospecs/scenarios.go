@@ -1,7 +1,7 @@
 // Package scenarios runs every scenario bundled in the top-level scenarios/
 // directory as a spec of the requirement the scenario names, against a fresh
 // gateway with one counter fake per upstream the scenario lists.
-package scenarios
+package scenariospecs
 
 import (
 	"fmt"

@@ -5,7 +5,7 @@
 // One Target is built per test process by Load, from a YAML target file
 // (MCPCONF_TARGET) overridden by MCPCONF_* environment variables. With
 // neither, the target is the reference gateway run by the process driver.
-package target
+package targetconf
 
 import (
 	"bytes"
@@ -24,8 +24,8 @@ import (
 // Drivers.
 const (
 	DriverProcess   = "process"   // replicas are child processes of a gateway binary
-	DriverContainer = "container" // testcontainers-go (issue 5)
-	DriverExternal  = "external"  // replicas already running (issue 6)
+	DriverContainer = "container" // testcontainers-go
+	DriverExternal  = "external"  // replicas already running
 )
 
 // Capability names a feature a spec may need; a target that lacks it makes

@@ -3,15 +3,9 @@ package isolation
 import (
 	"testing"
 
-	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
-
 	"github.com/mcpgw/conformance/suites/fixture"
 )
 
 func TestIsolation(t *testing.T) {
-	RegisterFailHandler(Fail)
-	RunSpecs(t, "ISO: isolation of upstream state")
+	fixture.RunSuite(t, "ISO: isolation of upstream state")
 }
-
-var _ = SynchronizedBeforeSuite(fixture.PrepareGateway, fixture.UseGateway)

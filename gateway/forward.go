@@ -74,7 +74,7 @@ func (g *Gateway) sessionStarted(route string, req mcp.Request) {
 		}
 	}
 	g.log.Info("downstream session started", "session", d.id, "identity", d.identity, "route", d.routePath())
-	if g.cfg.Bug == BugNoEvictOnDelete {
+	if g.policy.parkOnDelete() {
 		g.adoptParked(d)
 	}
 }
@@ -89,16 +89,6 @@ func (g *Gateway) callerSession(req mcp.Request) (*downstream, error) {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: fmt.Sprintf("session %q has ended; initialize a new one", id)}
 	}
 	return d, nil
-}
-
-// ownerKey decides whose upstream session a call uses: the downstream
-// session's own, always, except under the emulated shared-upstream bug.
-func (g *Gateway) ownerKey(d *downstream, upstream string) regKey {
-	if g.cfg.Bug == BugSharedUpstream {
-		// emulated bug (shared-upstream): pool upstream sessions by identity.
-		return regKey{owner: "identity:" + d.identity, upstream: upstream}
-	}
-	return regKey{owner: d.id, upstream: upstream}
 }
 
 // upstreamsFor lists the upstreams a session's route reaches, by id.
@@ -120,7 +110,7 @@ func (g *Gateway) listTools(ctx context.Context, d *downstream) (*mcp.ListToolsR
 	res := &mcp.ListToolsResult{Tools: []*mcp.Tool{}}
 	for _, u := range ups {
 		var tools []*mcp.Tool
-		err := g.registry.call(ctx, g.ownerKey(d, u.ID), d.id, u, func(ctx context.Context, cs *mcp.ClientSession) error {
+		err := g.registry.call(ctx, g.policy.poolKey(d, u.ID), d.id, u, func(ctx context.Context, cs *mcp.ClientSession) error {
 			tools = tools[:0]
 			for t, err := range cs.Tools(ctx, nil) {
 				if err != nil {
@@ -163,7 +153,7 @@ func (g *Gateway) callTool(ctx context.Context, d *downstream, params *mcp.CallT
 		return nil, errUpstreamGone(upstreamID)
 	}
 	var res *mcp.CallToolResult
-	err := g.registry.call(ctx, g.ownerKey(d, u.ID), d.id, u, func(ctx context.Context, cs *mcp.ClientSession) error {
+	err := g.registry.call(ctx, g.policy.poolKey(d, u.ID), d.id, u, func(ctx context.Context, cs *mcp.ClientSession) error {
 		// Arguments are forwarded as received, never re-encoded. Absent or
 		// null ones go as {} (the same thing to MCP): a go-sdk v1.8.0 server
 		// panics applying schema defaults to "arguments": null.

@@ -46,9 +46,7 @@ func (p *ptSession) current() (Upstream, string) {
 
 // passThrough reports whether route is served as a pass-through.
 func (g *Gateway) passThrough(route string) bool {
-	// emulated bugs (shared-upstream, no-evict-on-delete) live in the pooled
-	// SDK path; under them the per-server route runs there too.
-	return route != "" && g.cfg.Bug != BugSharedUpstream && g.cfg.Bug != BugNoEvictOnDelete
+	return route != "" && g.policy.passThroughServers()
 }
 
 // forwardedRequestHeaders are the only client headers sent upstream: the
@@ -307,10 +305,22 @@ func (g *Gateway) ptReinitialize(ctx context.Context, d *downstream, lost string
 	return id, nil
 }
 
-// ptClose ends a pass-through session's upstream session: DELETE upstream,
-// bounded like every close. When switchTo is set, the session moves to that
-// definition (an upstream change) and re-initializes on its next request.
-func (g *Gateway) ptClose(d *downstream, cause string, switchTo *Upstream, bounded bool) {
+// ptClose ends a pass-through session's upstream session in the background:
+// DELETE upstream, bounded like every close. When switchTo is set, the
+// session moves to that definition (an upstream change) and re-initializes
+// on its next request.
+func (g *Gateway) ptClose(d *downstream, cause string, switchTo *Upstream) {
+	closeOld := g.ptDetach(d, cause, switchTo)
+	g.registry.tasks.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*g.cfg.ShutdownTimeout)
+		defer cancel()
+		closeOld(ctx)
+	})
+}
+
+// ptDetach takes the upstream session off d (moving d to switchTo if set)
+// and returns the close of the old one, which runs under ctx.
+func (g *Gateway) ptDetach(d *downstream, cause string, switchTo *Upstream) func(ctx context.Context) {
 	p := d.pt
 	p.mu.Lock()
 	def, upstreamID, transport := p.def, p.upstreamID, p.transport
@@ -325,14 +335,8 @@ func (g *Gateway) ptClose(d *downstream, cause string, switchTo *Upstream, bound
 		}
 	}
 	p.mu.Unlock()
-	closeIt := func() {
+	return func(ctx context.Context) {
 		if upstreamID != "" {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*g.cfg.ShutdownTimeout)
-			if !bounded {
-				// emulated bug (unbounded-shutdown): no deadline on the close.
-				ctx, cancel = context.WithCancel(context.Background())
-			}
-			defer cancel()
 			if req, err := upstreamRequest(ctx, http.MethodDelete, def, upstreamID, nil, nil); err == nil {
 				if resp, err := transport.client.Do(req); err == nil {
 					resp.Body.Close()
@@ -346,9 +350,4 @@ func (g *Gateway) ptClose(d *downstream, cause string, switchTo *Upstream, bound
 		}
 		g.registry.releaseTransport(transport)
 	}
-	if !bounded {
-		closeIt()
-		return
-	}
-	g.registry.tasks.Go(closeIt)
 }

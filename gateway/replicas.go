@@ -74,9 +74,8 @@ func (g *Gateway) forwardFailed(w http.ResponseWriter, r *http.Request, err erro
 	sid, _ := r.Context().Value(sessionIDKey{}).(string)
 	var opErr *net.OpError
 	if errors.As(err, &opErr) && opErr.Op == "dial" {
-		if g.cfg.Bug == BugDeadOwnerHang {
-			g.waitOnDeadOwner(r, sid, t.owner)
-			httpError(w, http.StatusGatewayTimeout, "owner replica "+t.owner+" did not answer")
+		if g.policy.waitOnDeadOwner() {
+			g.hangOnDeadOwner(w, r, sid, t.owner)
 			return
 		}
 		g.metrics.forwardFailures.WithLabelValues("owner-unreachable").Inc()
@@ -90,16 +89,6 @@ func (g *Gateway) forwardFailed(w http.ResponseWriter, r *http.Request, err erro
 	g.metrics.forwardFailures.WithLabelValues("owner-failed").Inc()
 	g.log.Warn("forward to owner replica failed", "session", sid, "owner", t.owner, "err", err)
 	httpError(w, http.StatusBadGateway, "owner replica "+t.owner+" failed: "+err.Error())
-}
-
-// waitOnDeadOwner is the emulated dead-owner-hang bug: the request waits on
-// a replica that will never answer, for as long as the client is willing to.
-func (g *Gateway) waitOnDeadOwner(r *http.Request, sid, owner string) {
-	g.log.Warn("emulated bug: waiting on a dead owner replica", "session", sid, "owner", owner)
-	select {
-	case <-r.Context().Done():
-	case <-g.stopping:
-	}
 }
 
 func (g *Gateway) dropDeadClaim(sid, owner string) {
@@ -134,9 +123,8 @@ func (g *Gateway) lookupElsewhere(w http.ResponseWriter, r *http.Request, sid st
 		g.dropDeadClaim(sid, owner)
 		httpError(w, http.StatusNotFound, "unknown or ended session; initialize a new one")
 	case advertise == "":
-		if g.cfg.Bug == BugDeadOwnerHang {
-			g.waitOnDeadOwner(r, sid, owner)
-			httpError(w, http.StatusGatewayTimeout, "owner replica "+owner+" did not answer")
+		if g.policy.waitOnDeadOwner() {
+			g.hangOnDeadOwner(w, r, sid, owner)
 			return
 		}
 		g.metrics.forwardFailures.WithLabelValues("owner-dead").Inc()

@@ -44,9 +44,9 @@ type Gateway struct {
 	shutdownOnce sync.Once
 	server       *http.Server
 
-	cluster      *cluster // nil for a single replica
-	replicaProxy *httputil.ReverseProxy
-	ptProxy      *httputil.ReverseProxy // pass-through of /servers/{id}/mcp
+	cluster    *cluster               // nil for a single replica
+	ownerProxy *httputil.ReverseProxy // forwards to the replica owning a session
+	ptProxy    *httputil.ReverseProxy // pass-through of /servers/{id}/mcp
 }
 
 // New builds a replica from cfg. Call Shutdown to release it.
@@ -90,7 +90,7 @@ func (g *Gateway) joinCluster() error {
 	c.localIDs = g.sessions.ids
 	c.onEvent = g.applyClusterEvent
 	g.cluster = c
-	g.replicaProxy = g.newReplicaProxy()
+	g.ownerProxy = g.newOwnerProxy()
 	if stored, err := c.storedUpstreams(); err != nil {
 		g.log.Warn("starting without the cluster's upstream changes", "err", err)
 	} else {
@@ -337,7 +337,7 @@ func (g *Gateway) shutdown() {
 	}
 	if g.cluster != nil {
 		g.cluster.close(hardEnd)
-		g.replicaProxy.Transport.(*http.Transport).CloseIdleConnections()
+		g.ownerProxy.Transport.(*http.Transport).CloseIdleConnections()
 	}
 	took := g.now().Sub(start)
 	g.metrics.shutdownSeconds.Set(took.Seconds())

@@ -14,7 +14,7 @@ import (
 
 // The one-upstream route /servers/{id}/mcp is a pass-through: the client's
 // own initialize opens the upstream session, and every later message is
-// forwarded as bytes with only the session id swapped. No MCP decoding on
+// relayed as bytes with only the session id swapped. No MCP decoding on
 // the hot path, and no SDK session held per downstream session. The /mcp
 // route, which merges upstreams, keeps the SDK on both sides.
 
@@ -49,16 +49,16 @@ func (g *Gateway) passThrough(route string) bool {
 	return route != "" && g.policy.passThroughServers()
 }
 
-// forwardedRequestHeaders are the only client headers sent upstream: the
+// relayedRequestHeaders are the only client headers sent upstream: the
 // gateway's own credentials and session id never leave it (ISO-7).
-var forwardedRequestHeaders = []string{"Content-Type", "Accept", "Mcp-Protocol-Version", "Last-Event-Id"}
+var relayedRequestHeaders = []string{"Content-Type", "Accept", "Mcp-Protocol-Version", "Last-Event-Id"}
 
 func upstreamRequest(ctx context.Context, method string, def Upstream, upstreamID string, in http.Header, body []byte) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, method, def.URL, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	for _, h := range forwardedRequestHeaders {
+	for _, h := range relayedRequestHeaders {
 		if v := in.Values(h); len(v) > 0 {
 			req.Header[h] = v
 		}
@@ -150,7 +150,7 @@ func copyResponse(w http.ResponseWriter, resp *http.Response, downstreamID strin
 	}
 }
 
-// ptServe forwards a request of a pass-through session to its upstream.
+// ptServe relays a request of a pass-through session to its upstream.
 func (g *Gateway) ptServe(w http.ResponseWriter, r *http.Request, d *downstream) {
 	ctx, stop := d.bind(r.Context())
 	defer stop()
@@ -171,7 +171,7 @@ func (g *Gateway) newPassThroughProxy() *httputil.ReverseProxy {
 			u, _ := url.Parse(def.URL)
 			pr.Out.URL, pr.Out.Host = u, u.Host
 			pr.Out.Header = http.Header{}
-			for _, h := range forwardedRequestHeaders {
+			for _, h := range relayedRequestHeaders {
 				if v := pr.In.Header.Values(h); len(v) > 0 {
 					pr.Out.Header[h] = v
 				}

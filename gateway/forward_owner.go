@@ -25,11 +25,11 @@ type forwardTarget struct {
 
 type forwardTargetKey struct{}
 
-// newReplicaProxy builds the proxy that forwards a request for a session to
+// newOwnerProxy builds the proxy that forwards a request for a session to
 // the replica that owns it. Responses stream through (SSE included). Dialing
 // is bounded so a dead owner is found out fast; a response may take as long
 // as the tool call it carries, bounded by the client's own request.
-func (g *Gateway) newReplicaProxy() *httputil.ReverseProxy {
+func (g *Gateway) newOwnerProxy() *httputil.ReverseProxy {
 	transport := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost: 64,
@@ -46,12 +46,12 @@ func (g *Gateway) newReplicaProxy() *httputil.ReverseProxy {
 			pr.Out.Header.Set(headerForwardedBy, g.cfg.ReplicaID)
 			pr.Out.Header.Set(headerClusterSecret, g.cfg.ClusterSecret)
 		},
-		ErrorHandler: g.forwardFailed,
+		ErrorHandler: g.ownerForwardFailed,
 	}
 }
 
-// forward sends the request to owner, which holds the session.
-func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, sid, owner, advertise string) {
+// forwardToOwner sends the request to owner, the replica holding the session.
+func (g *Gateway) forwardToOwner(w http.ResponseWriter, r *http.Request, sid, owner, advertise string) {
 	base, err := url.Parse(advertise)
 	if err != nil || base.Host == "" {
 		g.log.Warn("owner replica advertises an unusable URL", "session", sid, "owner", owner, "url", advertise)
@@ -61,15 +61,15 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, sid, owner, ad
 	g.metrics.forwards.Inc()
 	ctx := context.WithValue(r.Context(), forwardTargetKey{}, forwardTarget{owner: owner, base: base})
 	ctx = context.WithValue(ctx, sessionIDKey{}, sid)
-	g.replicaProxy.ServeHTTP(w, r.WithContext(ctx))
+	g.ownerProxy.ServeHTTP(w, r.WithContext(ctx))
 }
 
 type sessionIDKey struct{}
 
-// forwardFailed answers a forward that got no response. An owner that
+// ownerForwardFailed answers a forward that got no response. An owner that
 // refuses connections is dead: its claim goes and the client gets 404 at
 // once so it re-initializes. Anything else is a 502 naming the owner.
-func (g *Gateway) forwardFailed(w http.ResponseWriter, r *http.Request, err error) {
+func (g *Gateway) ownerForwardFailed(w http.ResponseWriter, r *http.Request, err error) {
 	t := r.Context().Value(forwardTargetKey{}).(forwardTarget)
 	sid, _ := r.Context().Value(sessionIDKey{}).(string)
 	var opErr *net.OpError
@@ -131,6 +131,6 @@ func (g *Gateway) lookupElsewhere(w http.ResponseWriter, r *http.Request, sid st
 		g.dropDeadClaim(sid, owner)
 		httpError(w, http.StatusNotFound, "the replica that owned this session is gone; initialize a new session")
 	default:
-		g.forward(w, r, sid, owner, advertise)
+		g.forwardToOwner(w, r, sid, owner, advertise)
 	}
 }

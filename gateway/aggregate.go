@@ -24,11 +24,14 @@ func (g *Gateway) newMCPServer(route string) *mcp.Server {
 		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
 		GetSessionID: randomID,
 	})
-	srv.AddReceivingMiddleware(g.forwarding(route))
+	srv.AddReceivingMiddleware(g.aggregatingMiddleware(route))
 	return srv
 }
 
-func (g *Gateway) forwarding(route string) mcp.Middleware {
+// aggregatingMiddleware records a downstream session once its initialize is
+// answered, and answers tools/list (merged across the route's upstreams) and
+// tools/call (routed to one) from that session's own upstream sessions.
+func (g *Gateway) aggregatingMiddleware(route string) mcp.Middleware {
 	return func(next mcp.MethodHandler) mcp.MethodHandler {
 		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 			switch method {
@@ -154,7 +157,7 @@ func (g *Gateway) callTool(ctx context.Context, d *downstream, params *mcp.CallT
 	}
 	var res *mcp.CallToolResult
 	err := g.registry.call(ctx, g.policy.poolKey(d, u.ID), d.id, u, func(ctx context.Context, cs *mcp.ClientSession) error {
-		// Arguments are forwarded as received, never re-encoded. Absent or
+		// Arguments go upstream as received, never re-encoded. Absent or
 		// null ones go as {} (the same thing to MCP): a go-sdk v1.8.0 server
 		// panics applying schema defaults to "arguments": null.
 		call := &mcp.CallToolParams{Meta: params.Meta, Name: tool, Arguments: emptyArguments}

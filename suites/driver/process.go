@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mcpgw/conformance/suites/child"
 	"github.com/mcpgw/conformance/suites/launch"
 )
 
@@ -218,37 +219,12 @@ func (r *Replica) waitReady(ctx context.Context, timeout time.Duration) error {
 }
 
 // ErrExitedBeforeReady is WaitReady's error when the process exited first.
-var ErrExitedBeforeReady = errors.New("exited before ready")
+var ErrExitedBeforeReady = child.ErrExitedBeforeReady
 
 // WaitReady polls baseURL's /readyz until it answers 200, exited is closed,
 // or timeout passes. Every probe has its own one-second deadline.
 func WaitReady(ctx context.Context, baseURL string, timeout time.Duration, exited <-chan struct{}) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	client := &http.Client{Timeout: time.Second}
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	var last string
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/readyz", nil)
-		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			last = "GET /readyz: " + resp.Status
-		} else {
-			last = err.Error()
-		}
-		select {
-		case <-exited:
-			return ErrExitedBeforeReady
-		case <-ctx.Done():
-			return fmt.Errorf("not ready within %s (last: %s)", timeout, last)
-		case <-tick.C:
-		}
-	}
+	return child.WaitReady(ctx, timeout, exited, child.HTTPStatus(baseURL+"/readyz", http.StatusOK))
 }
 
 // Log returns everything the replica wrote to stdout and stderr so far.

@@ -101,12 +101,12 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	defer os.RemoveAll(dir)
 
-	counter, err := startChild(ctx, "counter", filepath.Join(cfg.BinDir, "counter"), "/stats")
+	counter, err := startHelper(ctx, "counter", filepath.Join(cfg.BinDir, "counter"), "/stats")
 	if err != nil {
 		return nil, err
 	}
 	defer counter.stop()
-	proxy, err := startChild(ctx, "proxy", cfg.Self, "/healthz", "--serve-proxy", counter.url)
+	proxy, err := startHelper(ctx, "proxy", cfg.Self, "/healthz", "--serve-proxy", counter.url)
 	if err != nil {
 		return nil, err
 	}

@@ -232,7 +232,7 @@ func openStreams(ctx context.Context, endpoint string, sessions []*mcp.ClientSes
 func (cfg Config) measureShutdown(ctx context.Context, dir string) (Shutdown, error) {
 	const timeout = 2 * time.Second
 	sh := Shutdown{Sessions: cfg.Wedged, TimeoutSeconds: timeout.Seconds(), BoundSeconds: (2*timeout + time.Second).Seconds()}
-	wedge, err := startChild(ctx, "wedge", filepath.Join(cfg.BinDir, "wedge"), "/stats", "--wedge", "delete")
+	wedge, err := startHelper(ctx, "wedge", filepath.Join(cfg.BinDir, "wedge"), "/stats", "--wedge", "delete")
 	if err != nil {
 		return sh, err
 	}

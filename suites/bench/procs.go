@@ -1,94 +1,45 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
+	"github.com/mcpgw/conformance/suites/child"
 	"github.com/mcpgw/conformance/suites/driver"
 )
 
-// child is a helper process of the bench (counter, wedge, proxy).
-type child struct {
-	name string
-	cmd  *exec.Cmd
-	url  string
-	out  *bytes.Buffer
-	done chan struct{}
+// helper is a helper process of the bench (counter, wedge, proxy).
+type helper struct {
+	*child.Process
+	url string
 }
 
-// startChild runs bin with args plus --listen on a free loopback port and
-// waits (bounded) until probePath answers.
-func startChild(ctx context.Context, name, bin, probePath string, args ...string) (*child, error) {
+// startHelper runs bin with args plus --listen on a free loopback port and
+// waits (bounded) until probePath answers 200.
+func startHelper(ctx context.Context, name, bin, probePath string, args ...string) (*helper, error) {
 	addr, err := driver.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	c := &child{name: name, url: "http://" + addr, out: &bytes.Buffer{}, done: make(chan struct{})}
-	c.cmd = exec.Command(bin, append(args, "--listen", addr)...)
-	c.cmd.Stdout, c.cmd.Stderr = &lockedWriter{w: c.out}, &lockedWriter{w: c.out}
-	if err := c.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
+	p, err := child.Start(child.Options{Path: bin, Args: append(args, "--listen", addr), Name: name, DieWithParent: true})
+	if err != nil {
+		return nil, err
 	}
-	go func() { c.cmd.Wait(); close(c.done) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := httpGet(ctx, c.url+probePath)
-		if err == nil {
-			resp.Body.Close()
-			return c, nil
-		}
-		select {
-		case <-c.done:
-			return nil, fmt.Errorf("%s exited before it was ready: %s", name, c.out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			c.stop()
-			return nil, fmt.Errorf("%s not ready within 10 s: %s", name, c.out.String())
-		}
+	h := &helper{Process: p, url: "http://" + addr}
+	if err := p.WaitReady(ctx, 10*time.Second, child.HTTPStatus(h.url+probePath, http.StatusOK)); err != nil {
+		h.stop()
+		return nil, fmt.Errorf("%s: %w: %s", name, err, p.Log())
 	}
+	return h, nil
 }
-
-func (c *child) pid() int { return c.cmd.Process.Pid }
 
 // stop sends SIGTERM, then SIGKILL after 5 s.
-func (c *child) stop() {
-	c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.done:
-	case <-time.After(5 * time.Second):
-		c.cmd.Process.Kill()
-		<-c.done
-	}
-}
-
-func httpGet(ctx context.Context, url string) (*http.Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err == nil {
-		// Read the body now: the context ends when we return.
-		body := new(bytes.Buffer)
-		body.ReadFrom(resp.Body)
-		resp.Body.Close()
-		resp.Body = nopCloser{body}
-	}
-	return resp, err
-}
-
-type nopCloser struct{ *bytes.Buffer }
-
-func (nopCloser) Close() error { return nil }
+func (h *helper) stop() { h.Stop(5 * time.Second) }
 
 // rssBytes reads a process's resident set size from /proc.
 func rssBytes(pid int) (int64, error) {
@@ -103,20 +54,6 @@ func rssBytes(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.w.Len() > 1<<20 { // keep the last MiB at most
-		l.w.Reset()
-	}
-	return l.w.Write(p)
 }
 
 // cpuTimes reads the machine's total and stolen CPU time from /proc/stat,

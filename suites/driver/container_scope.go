@@ -2,7 +2,6 @@ package driver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -10,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mcpgw/conformance/suites/child"
 	"github.com/moby/moby/api/types/container"
 	mnet "github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
@@ -263,57 +263,22 @@ func (r *RedisContainer) Logs() string { return r.scope.logs(r.rc) }
 
 // waitHTTP polls url until it answers 200, within timeout.
 func waitHTTP(ctx context.Context, url string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	hc := &http.Client{Timeout: time.Second}
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	var last string
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := hc.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			last = resp.Status
-		} else {
-			last = err.Error()
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("GET %s: no 200 within %s (last: %s)", url, timeout, last)
-		case <-tick.C:
-		}
-	}
+	return child.WaitReady(ctx, timeout, nil, child.HTTPStatus(url, http.StatusOK))
 }
 
-var errExitedEarly = errors.New("exited before answering PING")
-
-// waitPing pings the Redis at addr until it answers, within timeout. A
-// close of exited (nil: never) ends the wait with errExitedEarly.
-func waitPing(ctx context.Context, addr string, timeout time.Duration, exited <-chan struct{}) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+// waitPing pings the Redis at addr until it answers, within timeout, or
+// until proc (nil: a Redis not started here) exits.
+func waitPing(ctx context.Context, addr string, timeout time.Duration, proc *child.Process) error {
 	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 500 * time.Millisecond})
 	defer c.Close()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	var last error
-	for {
-		pctx, pcancel := context.WithTimeout(ctx, time.Second)
-		last = c.Ping(pctx).Err()
-		pcancel()
-		if last == nil {
-			return nil
+	ping := func(ctx context.Context) error {
+		if err := c.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("PING %s: %w", addr, err)
 		}
-		select {
-		case <-exited:
-			return errExitedEarly
-		case <-ctx.Done():
-			return fmt.Errorf("no answer to PING on %s within %s (last: %v)", addr, timeout, last)
-		case <-tick.C:
-		}
+		return nil
 	}
+	if proc != nil {
+		return proc.WaitReady(ctx, timeout, ping)
+	}
+	return child.WaitReady(ctx, timeout, nil, ping)
 }

@@ -4,19 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/mcpgw/conformance/suites/child"
 )
+
+// Exit describes how a replica ended.
+type Exit = child.Exit
 
 // processReplica is a gateway replica run as a child process of the test
 // process, on a loopback port, with its files in its own directory.
 type processReplica struct {
 	endpoint
-	*proc
+	*child.Process
 }
 
 // StartReplica starts a gateway replica on a free loopback port and waits
@@ -62,11 +66,14 @@ func startOnce(ctx context.Context, cfg ReplicaConfig) (*processReplica, error) 
 	if err := placeFiles(l.Files); err != nil {
 		return nil, fmt.Errorf("replica %s: %w", cfg.ID, err)
 	}
-	p, err := startProc(procOptions{Path: cfg.Bin, Args: l.Args, Env: l.EnvList(os.Environ()), Name: "replica " + cfg.ID})
+	p, err := child.Start(child.Options{
+		Path: cfg.Bin, Args: l.Args, Env: l.EnvList(os.Environ()),
+		Name: "replica " + cfg.ID, DieWithParent: true,
+	})
 	if err != nil {
 		return nil, err
 	}
-	r := &processReplica{endpoint: endpoint{id: cfg.ID, url: "http://" + addr, addr: addr}, proc: p}
+	r := &processReplica{endpoint: endpoint{id: cfg.ID, url: "http://" + addr, addr: addr}, Process: p}
 	if err := awaitReady(ctx, r, cfg.ReadyTimeout); err != nil {
 		r.Stop(2 * time.Second)
 		if strings.Contains(r.Log(), "address already in use") {
@@ -92,47 +99,13 @@ func placeFiles(files []LaunchFile) error {
 }
 
 // Pid is the child's process id.
-func (r *processReplica) Pid() (int, error) { return r.proc.Pid(), nil }
+func (r *processReplica) Pid() (int, error) { return r.Process.Pid(), nil }
 
 // Kill sends SIGKILL.
 func (r *processReplica) Kill() error { return r.Signal(syscall.SIGKILL) }
 
 // Container is "": a process runs in no container.
 func (r *processReplica) Container() string { return "" }
-
-// ErrExitedBeforeReady is WaitReady's error when the process exited first.
-var ErrExitedBeforeReady = errors.New("exited before ready")
-
-// WaitReady polls baseURL's /readyz until it answers 200, exited is closed,
-// or timeout passes. Every probe has its own one-second deadline.
-func WaitReady(ctx context.Context, baseURL string, timeout time.Duration, exited <-chan struct{}) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	client := &http.Client{Timeout: time.Second}
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	var last string
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/readyz", nil)
-		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			last = "GET /readyz: " + resp.Status
-		} else {
-			last = err.Error()
-		}
-		select {
-		case <-exited:
-			return ErrExitedBeforeReady
-		case <-ctx.Done():
-			return fmt.Errorf("not ready within %s (last: %s)", timeout, last)
-		case <-tick.C:
-		}
-	}
-}
 
 func tail(s string, n int) string {
 	if len(s) <= n {

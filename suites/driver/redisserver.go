@@ -8,8 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/mcpgw/conformance/suites/child"
 )
 
 // RedisServer is a real redis-server child process on a free loopback port
@@ -18,9 +19,7 @@ import (
 type RedisServer struct {
 	addr string
 	dir  string
-	cmd  *exec.Cmd
-	log  *logBuffer
-	done chan struct{}
+	proc *child.Process
 }
 
 // StartRedisServer starts bin (e.g. "redis-server" or /usr/bin/redis-server)
@@ -55,19 +54,20 @@ func startRedisServerOnce(ctx context.Context, bin string, timeout time.Duration
 	if err != nil {
 		return nil, err
 	}
-	s := &RedisServer{addr: addr, dir: dir, log: &logBuffer{}, done: make(chan struct{})}
-	s.cmd = exec.Command(bin,
-		"--bind", "127.0.0.1", "--port", port,
-		"--save", "", "--appendonly", "no", "--dir", dir,
-		"--daemonize", "no", "--loglevel", "notice")
-	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	s.cmd.SysProcAttr = sysProcAttr()
-	if err := s.cmd.Start(); err != nil {
+	proc, err := child.Start(child.Options{
+		Path: bin, Name: "redis-server", DieWithParent: true,
+		Args: []string{
+			"--bind", "127.0.0.1", "--port", port,
+			"--save", "", "--appendonly", "no", "--dir", dir,
+			"--daemonize", "no", "--loglevel", "notice",
+		},
+	})
+	if err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return nil, err
 	}
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
-	if err := s.waitReady(ctx, timeout); err != nil {
+	s := &RedisServer{addr: addr, dir: dir, proc: proc}
+	if err := waitPing(ctx, addr, timeout, proc); err != nil {
 		s.Close()
 		if strings.Contains(s.Log(), "Address already in use") {
 			return nil, errAddrInUse
@@ -77,14 +77,6 @@ func startRedisServerOnce(ctx context.Context, bin string, timeout time.Duration
 	return s, nil
 }
 
-func (s *RedisServer) waitReady(ctx context.Context, timeout time.Duration) error {
-	err := waitPing(ctx, s.addr, timeout, s.done)
-	if errors.Is(err, errExitedEarly) {
-		return fmt.Errorf("%w (%v)", err, s.cmd.ProcessState)
-	}
-	return err
-}
-
 // Addr is host:port.
 func (s *RedisServer) Addr() string { return s.addr }
 
@@ -92,24 +84,11 @@ func (s *RedisServer) Addr() string { return s.addr }
 func (s *RedisServer) URL(db int) string { return fmt.Sprintf("redis://%s/%d", s.addr, db) }
 
 // Log returns what the server wrote so far.
-func (s *RedisServer) Log() string { return s.log.String() }
+func (s *RedisServer) Log() string { return s.proc.Log() }
 
 // Close stops the server: SIGTERM, SIGKILL after 2 s, and removes its
 // directory. It returns within about 7 s whatever the process does.
 func (s *RedisServer) Close() {
-	select {
-	case <-s.done:
-	default:
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.done:
-		case <-time.After(2 * time.Second):
-			_ = s.cmd.Process.Kill()
-			select {
-			case <-s.done:
-			case <-time.After(5 * time.Second):
-			}
-		}
-	}
+	s.proc.Stop(2 * time.Second)
 	os.RemoveAll(s.dir)
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
+
+	"github.com/mcpgw/conformance/suites/child"
 )
 
 // Replica is one gateway replica as specs use it, whichever way it runs: a
@@ -67,8 +70,8 @@ func ReplicaReady(ctx context.Context, r Replica, timeout time.Duration) error {
 
 // awaitReady is ReplicaReady whose error says how r ended if it exited first.
 func awaitReady(ctx context.Context, r Replica, timeout time.Duration) error {
-	err := WaitReady(ctx, r.URL(), timeout, r.Exited())
-	if errors.Is(err, ErrExitedBeforeReady) {
+	err := child.WaitReady(ctx, timeout, r.Exited(), child.HTTPStatus(r.URL()+"/readyz", http.StatusOK))
+	if errors.Is(err, child.ErrExitedBeforeReady) {
 		return fmt.Errorf("%w (%s)", err, r.ExitStatus())
 	}
 	return err

@@ -12,19 +12,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/mcpgw/conformance/scenarios"
+	"github.com/mcpgw/conformance/suites/child"
 	"github.com/mcpgw/conformance/suites/driver"
 )
 
@@ -103,54 +101,19 @@ func startCounter(ctx context.Context, bin string) (string, func(), error) {
 		if err != nil {
 			return "", nil, err
 		}
-		cmd := exec.Command(bin, "--listen", addr)
-		var log bytes.Buffer // shown only if the counter fails to come up
-		cmd.Stdout, cmd.Stderr = &log, &log
-		if err := cmd.Start(); err != nil {
-			return "", nil, fmt.Errorf("start %s: %w", bin, err)
+		p, err := child.Start(child.Options{Path: bin, Args: []string{"--listen", addr}, Name: "counter", DieWithParent: true})
+		if err != nil {
+			return "", nil, err
 		}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		stop := func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(3 * time.Second):
-				_ = cmd.Process.Kill()
-				<-exited
-			}
-		}
-		if err := waitHTTP(ctx, "http://"+addr+"/stats", exited); err != nil {
+		stop := func() { p.Stop(3 * time.Second) }
+		if err := p.WaitReady(ctx, 10*time.Second, child.HTTPStatus("http://"+addr+"/stats", http.StatusOK)); err != nil {
 			stop()
-			lastErr = fmt.Errorf("%w\n%s", err, log.String())
+			lastErr = fmt.Errorf("%w\n%s", err, p.Log()) // its log, shown only if it fails to come up
 			continue
 		}
 		return "http://" + addr + "/mcp", stop, nil
 	}
 	return "", nil, fmt.Errorf("counter did not come up: %w", lastErr)
-}
-
-func waitHTTP(ctx context.Context, url string, exited <-chan struct{}) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-exited:
-			return errors.New("exited before serving " + url)
-		case <-ctx.Done():
-			return fmt.Errorf("%s not answering: %w", url, ctx.Err())
-		case <-tick.C:
-		}
-	}
 }
 
 func fail(err error) {

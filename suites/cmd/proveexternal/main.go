@@ -30,6 +30,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -40,6 +41,7 @@ import (
 
 	"github.com/mcpgw/conformance/reports"
 	"github.com/mcpgw/conformance/suites/catalog"
+	"github.com/mcpgw/conformance/suites/child"
 	"github.com/mcpgw/conformance/suites/driver"
 )
 
@@ -292,8 +294,7 @@ func startRedis(ctx context.Context, bin string) (string, func(), error) {
 type gatewayProc struct {
 	url  string
 	log  string
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *child.Process
 }
 
 func startGateway(ctx context.Context, bin string, args []string, logPath string) (*gatewayProc, error) {
@@ -301,43 +302,26 @@ func startGateway(ctx context.Context, bin string, args []string, logPath string
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = dieWithParent()
-	if err := cmd.Start(); err != nil {
+	url := "http://" + args[1]
+	// DieWithParent: an interrupted proof leaves no replica behind.
+	p, err := child.Start(child.Options{Path: bin, Args: args, Name: "gateway " + url, DieWithParent: true, Tee: logFile})
+	if err != nil {
 		logFile.Close()
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return nil, err
 	}
-	g := &gatewayProc{url: "http://" + args[1], log: logPath, cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); logFile.Close(); close(g.done) }()
-	return g, nil
+	go func() { <-p.Exited(); logFile.Close() }()
+	return &gatewayProc{url: url, log: logPath, proc: p}, nil
 }
 
 func (g *gatewayProc) waitReady(ctx context.Context, within time.Duration) error {
-	if err := driver.WaitReady(ctx, g.url, within, g.done); err != nil {
+	if err := g.proc.WaitReady(ctx, within, child.HTTPStatus(g.url+"/readyz", http.StatusOK)); err != nil {
 		return fmt.Errorf("gateway %s: %w; log: %s", g.url, err, g.log)
 	}
 	return nil
 }
 
 // stop sends SIGTERM and SIGKILL after grace.
-func (g *gatewayProc) stop(grace time.Duration) {
-	select {
-	case <-g.done:
-		return
-	default:
-	}
-	_ = g.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-g.done:
-	case <-time.After(grace):
-		_ = g.cmd.Process.Kill()
-		select {
-		case <-g.done:
-		case <-time.After(5 * time.Second):
-		}
-	}
-}
+func (g *gatewayProc) stop(grace time.Duration) { g.proc.Stop(grace) }
 
 func randomHex(n int) string {
 	b := make([]byte, n)

@@ -1,7 +1,8 @@
 //go:build !linux
 
-package main
+package child
 
 import "syscall"
 
+// dieWithParent has no portable equivalent outside Linux.
 func dieWithParent() *syscall.SysProcAttr { return nil }

@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"bytes"
 	"os"
 	"regexp"
 	"slices"
@@ -61,19 +60,6 @@ func TestCatalogMatchesRequirementsDocument(t *testing.T) {
 		if !slices.Contains(docIDs, r.ID) {
 			t.Errorf("%s is in the catalogue but not in %s", r.ID, path)
 		}
-	}
-}
-
-// suites/REQUIREMENTS.md is the catalogue rendered: it says what catalog.yaml
-// says, byte for byte.
-func TestRequirementsDocumentIsCurrent(t *testing.T) {
-	const path = "../REQUIREMENTS.md"
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("suites/REQUIREMENTS.md: %v (run %s)", err, RegenerateCommand)
-	}
-	if want := RenderMarkdown(MustLoad()); !bytes.Equal(got, want) {
-		t.Errorf("suites/REQUIREMENTS.md is stale: it does not match catalog.yaml; run %s", RegenerateCommand)
 	}
 }
 

@@ -1,9 +1,24 @@
 package catalog
 
 import (
+	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
+
+// suites/REQUIREMENTS.md is the catalogue rendered: it says what catalog.yaml
+// says, byte for byte.
+func TestRequirementsDocumentIsCurrent(t *testing.T) {
+	const path = "../REQUIREMENTS.md"
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("suites/REQUIREMENTS.md: %v (run %s)", err, RegenerateCommand)
+	}
+	if want := RenderMarkdown(MustLoad()); !bytes.Equal(got, want) {
+		t.Errorf("suites/REQUIREMENTS.md is stale: it does not match catalog.yaml; run %s", RegenerateCommand)
+	}
+}
 
 func TestRenderMarkdownRows(t *testing.T) {
 	c, err := Parse([]byte(`groups: [{id: ISO, name: isolation, title: Isolation}]

@@ -17,7 +17,7 @@ import (
 )
 
 // ReplicaConfig is one replica's settings, passed as the MCPGW_* environment
-// twins of the flags in DESIGN.md. Zero fields are left to the gateway's
+// twins of the flags in README.md ("Flags"). Zero fields are left to the gateway's
 // defaults.
 type ReplicaConfig struct {
 	// Bin is the gateway binary.

@@ -8,6 +8,9 @@
 #   make lint         gofmt check + go vet
 #   make unit         unit and in-process integration tests, race detector on
 #   make bench        the gateway against a bare proxy hop; out/bench.{json,md,svg}
+#   make soak         load and faults on 3 replicas and a real redis-server
+#                     (about 5 minutes); out/soak/soak.{md,json}. soak-short,
+#                     about a minute, is part of make test.
 #
 # The conformance targets (conformance, selftest, repro-counter-bug,
 # conformance-crosspod-redis) live in suites.mk.
@@ -18,7 +21,7 @@ export GOTOOLCHAIN ?= local
 PROGRAMS := gateway counter wedge
 BINARIES := $(addprefix bin/,$(PROGRAMS))
 
-.PHONY: all build test unit lint bench clean $(BINARIES)
+.PHONY: all build test unit lint bench soak soak-short clean $(BINARIES)
 
 all: build
 
@@ -51,6 +54,17 @@ lint:
 bench: build
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/bench ./servers/bench
 	bin/bench --bin bin --out out
+
+# Reliability under load and faults (suites/soak): real processes and a real
+# redis-server; exits non-zero when a "nothing lost / leaked / hangs" check
+# fails.
+soak: build
+	@test -n "$(REDIS_SERVER)" || { echo "soak: no redis-server on PATH (Debian: apt-get install redis-server)" >&2; exit 1; }
+	$(GO) run ./servers/soak --gateway-bin bin/gateway --redis-server "$(REDIS_SERVER)" --out $(OUT)/soak
+
+soak-short: build
+	@test -n "$(REDIS_SERVER)" || { echo "soak-short: no redis-server on PATH (Debian: apt-get install redis-server)" >&2; exit 1; }
+	$(GO) run ./servers/soak --short --gateway-bin bin/gateway --redis-server "$(REDIS_SERVER)" --out $(OUT)/soak-short
 
 clean:
 	rm -rf bin out

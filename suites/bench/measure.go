@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mcpgw/conformance/suites/child"
 	"github.com/mcpgw/conformance/suites/driver"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -74,7 +75,7 @@ const (
 // It returns the reading and the calls made.
 func steadyRSS(ctx context.Context, pid int, base []*mcp.ClientSession, tool string) (int64, int, error) {
 	calls := 0
-	prev, err := rssBytes(pid)
+	prev, err := child.RSS(pid)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -83,7 +84,7 @@ func steadyRSS(ctx context.Context, pid int, base []*mcp.ClientSession, tool str
 			return 0, calls, err
 		}
 		calls += warmCallsPerBatch / len(base) * len(base)
-		cur, err := rssBytes(pid)
+		cur, err := child.RSS(pid)
 		if err != nil {
 			return 0, calls, err
 		}
@@ -106,7 +107,7 @@ func restingRSS(ctx context.Context, pid int) (int64, error) {
 	defer ticker.Stop()
 	deadline := time.After(restMax)
 	for {
-		rss, err := rssBytes(pid)
+		rss, err := child.RSS(pid)
 		if err != nil {
 			return 0, err
 		}

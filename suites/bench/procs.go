@@ -41,21 +41,6 @@ func startHelper(ctx context.Context, name, bin, probePath string, args ...strin
 // stop sends SIGTERM, then SIGKILL after 5 s.
 func (h *helper) stop() { h.Stop(5 * time.Second) }
 
-// rssBytes reads a process's resident set size from /proc.
-func rssBytes(pid int) (int64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.Lines(string(data)) {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb * 1024, err
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
-}
-
 // cpuTimes reads the machine's total and stolen CPU time from /proc/stat,
 // in clock ticks. Steal is time the hypervisor gave this VM's CPUs to
 // others: while it is high, every latency here stretches, and a target that

@@ -1,7 +1,8 @@
-// Package catalog is the requirement catalogue as data: every requirement of
-// REQUIREMENTS.md with its ID, group, level, statement, reference, labels and
-// the emulated bugs it must catch. Specs, reports and the self-test derive
-// everything they say about a requirement from here.
+// Package catalog is the requirement catalogue as data: every requirement the
+// suites check, with its ID, group, level, statement, reference, labels and
+// the emulated bugs it must catch. Specs, reports, the self-test and the
+// readable suites/REQUIREMENTS.md (RenderMarkdown) derive everything they
+// say about a requirement from here.
 package catalog
 
 import (

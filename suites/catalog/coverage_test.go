@@ -7,13 +7,7 @@ import (
 
 	// Every spec package: their specs register when imported, and Preview
 	// walks them without running any.
-	_ "github.com/mcpgw/conformance/suites/crosspod"
-	_ "github.com/mcpgw/conformance/suites/eviction"
-	_ "github.com/mcpgw/conformance/suites/isolation"
-	_ "github.com/mcpgw/conformance/suites/scenariospecs"
-	_ "github.com/mcpgw/conformance/suites/security"
-	_ "github.com/mcpgw/conformance/suites/shutdown"
-	_ "github.com/mcpgw/conformance/suites/transport"
+	_ "github.com/mcpgw/conformance/suites/all"
 )
 
 // Every catalogue requirement that is not deferred has a spec, and every spec

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -201,5 +202,18 @@ func TestStartFailsClearly(t *testing.T) {
 	}
 	if _, err := Start(Options{}); err == nil {
 		t.Error("Start without a program succeeded")
+	}
+}
+
+func TestRSSReadsThisProcess(t *testing.T) {
+	rss, err := RSS(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rss < 1<<20 {
+		t.Fatalf("RSS of this test process is %d bytes; want at least 1 MiB", rss)
+	}
+	if _, err := RSS(-1); err == nil {
+		t.Fatal("RSS(-1) succeeded")
 	}
 }

@@ -1,6 +1,6 @@
 package driver
 
-// The container driver (DESIGN.md, "The suite and its targets"): gateway
+// The container driver (README.md, "Containers"): gateway
 // replicas, fake upstreams and Redis run as containers on one Docker network,
 // through testcontainers-go. A run has one network and one set of images
 // (Containers); each spec gets a ContainerScope whose containers carry

@@ -1,6 +1,6 @@
 // Package driver starts and stops what a conformance run needs outside the
 // test process: gateway replicas (the process driver: child processes that
-// follow the MCPGW_* environment contract of DESIGN.md), the embedded Redis,
+// follow the MCPGW_* environment contract of README.md, "Flags"), the embedded Redis,
 // and the upstream definitions a gateway is given (its upstreams file and the
 // reference admin API).
 //

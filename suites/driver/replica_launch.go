@@ -14,7 +14,7 @@ import (
 )
 
 // ReplicaConfig is one replica's settings, passed as the MCPGW_* environment
-// twins of the flags in DESIGN.md. Zero fields are left to the gateway's
+// twins of the flags in README.md ("Flags"). Zero fields are left to the gateway's
 // defaults.
 type ReplicaConfig struct {
 	// Bin is the gateway binary (process driver).
@@ -96,7 +96,7 @@ const (
 
 // BuildLaunch makes the launch of the replica cfg describes, placed at p.
 // Every MCPGW_* variable and every file is decided here, once for every
-// driver (DESIGN.md, "The reference gateway").
+// driver (README.md, "Flags").
 func BuildLaunch(cfg ReplicaConfig, p Placement) (Launch, error) {
 	host, portStr, err := net.SplitHostPort(p.Listen)
 	if err != nil {

@@ -44,14 +44,8 @@ import (
 	"github.com/mcpgw/conformance/suites/fixture"
 	"github.com/mcpgw/conformance/suites/targetconf"
 
-	// Every requirement group's specs, registered on import.
-	_ "github.com/mcpgw/conformance/suites/crosspod"
-	_ "github.com/mcpgw/conformance/suites/eviction"
-	_ "github.com/mcpgw/conformance/suites/isolation"
-	_ "github.com/mcpgw/conformance/suites/scenariospecs"
-	_ "github.com/mcpgw/conformance/suites/security"
-	_ "github.com/mcpgw/conformance/suites/shutdown"
-	_ "github.com/mcpgw/conformance/suites/transport"
+	// Every suite's specs, registered on import.
+	_ "github.com/mcpgw/conformance/suites/all"
 )
 
 // The types an implementer needs, so one import does.

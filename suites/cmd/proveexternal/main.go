@@ -42,6 +42,7 @@ import (
 	"github.com/mcpgw/conformance/reports"
 	"github.com/mcpgw/conformance/suites/catalog"
 	"github.com/mcpgw/conformance/suites/child"
+	"github.com/mcpgw/conformance/suites/cmd/internal/suitepkgs"
 	"github.com/mcpgw/conformance/suites/driver"
 )
 
@@ -49,7 +50,7 @@ func main() {
 	o := options{}
 	flag.StringVar(&o.gatewayBin, "gateway-bin", "bin/gateway", "the reference gateway binary to start by hand")
 	flag.StringVar(&o.ginkgo, "ginkgo", "bin/ginkgo", "ginkgo CLI")
-	flag.StringVar(&o.suites, "suites", "./suites/isolation ./suites/eviction ./suites/transport ./suites/shutdown ./suites/crosspod ./suites/security ./suites/scenariospecs", "suite packages, space-separated")
+	flag.StringVar(&o.suites, "suites", "", "suite packages, space-separated (default: every suite suites/all imports)")
 	flag.StringVar(&o.out, "out", "out/external", "output directory")
 	flag.IntVar(&o.procs, "procs", 4, "parallel Ginkgo processes for the process-driver run")
 	flag.StringVar(&o.processReport, "process-report", "", "compare with this process-driver JSON report instead of running the suites again")
@@ -79,6 +80,12 @@ func run(ctx context.Context, o options) (int, error) {
 	root, err := driver.ModuleRoot(".")
 	if err != nil {
 		return 2, err
+	}
+	suites := strings.Fields(o.suites)
+	if len(suites) == 0 {
+		if suites, err = suitepkgs.List("go"); err != nil {
+			return 2, err
+		}
 	}
 	abs := func(p string) string {
 		if filepath.IsAbs(p) {
@@ -146,7 +153,6 @@ func run(ctx context.Context, o options) (int, error) {
 	}
 
 	// 3. Both runs.
-	suites := strings.Fields(o.suites)
 	extDir := filepath.Join(o.out, "external")
 	fmt.Println("proveexternal: the suites against the external target", targetFile)
 	extStatus := runGinkgo(ctx, o.ginkgo, root, extDir, 1, []string{"MCPCONF_TARGET=" + targetFile}, suites)

@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/mcpgw/conformance/suites/catalog"
+	"github.com/mcpgw/conformance/suites/cmd/internal/suitepkgs"
 	"github.com/mcpgw/conformance/suites/selftest"
 )
 
@@ -28,8 +29,8 @@ func main() {
 	procs := flag.Int("procs", 4, "parallel Ginkgo processes per run")
 	bugs := flag.String("bugs", "", "comma list of bugs to check (default: every bug whose requirements have specs)")
 	baseline := flag.Bool("baseline", true, "also run without a bug and expect no failure")
-	suitePkgs := flag.String("suites", "./suites/isolation ./suites/eviction ./suites/transport ./suites/shutdown ./suites/crosspod ./suites/security ./suites/scenariospecs",
-		"space-separated Ginkgo suite packages to run (make passes $(SUITE_PKGS))")
+	suitePkgs := flag.String("suites", "",
+		"space-separated Ginkgo suite packages to run (default: every suite suites/all imports; make passes $(SUITE_PKGS))")
 	flag.Parse()
 
 	c, err := catalog.Load()
@@ -52,8 +53,14 @@ func main() {
 
 	// Compile each suite once; every run reuses the binaries. Each binary
 	// gets its own directory: Ginkgo names per-suite report files after it.
+	pkgs := strings.Fields(*suitePkgs)
+	if len(pkgs) == 0 {
+		if pkgs, err = suitepkgs.List(goTool()); err != nil {
+			fail(err)
+		}
+	}
 	var suites []string
-	for _, pkg := range strings.Fields(*suitePkgs) {
+	for _, pkg := range pkgs {
 		name := filepath.Base(pkg)
 		bin := filepath.Join(binDir, name, name+".test")
 		cmd := exec.CommandContext(ctx, goTool(), "test", "-c", "-o", bin, pkg)

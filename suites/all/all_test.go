@@ -75,15 +75,11 @@ func callsRunSpecs(fset *token.FileSet, path string) (bool, error) {
 		}
 		switch fn := call.Fun.(type) {
 		case *ast.Ident:
-			found = found || isRunSpecs(fn.Name)
+			found = found || fn.Name == "RunSpecs"
 		case *ast.SelectorExpr:
-			found = found || isRunSpecs(fn.Sel.Name)
+			found = found || fn.Sel.Name == "RunSpecs"
 		}
 		return !found
 	})
 	return found, nil
 }
-
-// isRunSpecs names Ginkgo's RunSpecs and fixture.RunSuite, which a group
-// suite's Test function calls to register its specs and run them.
-func isRunSpecs(name string) bool { return name == "RunSpecs" || name == "RunSuite" }

@@ -3,9 +3,14 @@ package crosspod
 import (
 	"testing"
 
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
 	"github.com/mcpgw/conformance/suites/fixture"
 )
 
 func TestCrosspod(t *testing.T) {
-	fixture.RunSuite(t, "XPD: cross-replica lookup")
+	RegisterFailHandler(Fail)
+	fixture.Register() // the specs, for the target of MCPCONF_*
+	RunSpecs(t, "XPD: cross-replica lookup")
 }

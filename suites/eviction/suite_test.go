@@ -3,9 +3,14 @@ package eviction
 import (
 	"testing"
 
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
 	"github.com/mcpgw/conformance/suites/fixture"
 )
 
 func TestEviction(t *testing.T) {
-	fixture.RunSuite(t, "EVI: eviction of upstream sessions")
+	RegisterFailHandler(Fail)
+	fixture.Register() // the specs, for the target of MCPCONF_*
+	RunSpecs(t, "EVI: eviction of upstream sessions")
 }

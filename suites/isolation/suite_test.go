@@ -3,9 +3,14 @@ package isolation
 import (
 	"testing"
 
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
 	"github.com/mcpgw/conformance/suites/fixture"
 )
 
 func TestIsolation(t *testing.T) {
-	fixture.RunSuite(t, "ISO: isolation of upstream state")
+	RegisterFailHandler(Fail)
+	fixture.Register() // the specs, for the target of MCPCONF_*
+	RunSpecs(t, "ISO: isolation of upstream state")
 }

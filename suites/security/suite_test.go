@@ -3,9 +3,14 @@ package security
 import (
 	"testing"
 
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
 	"github.com/mcpgw/conformance/suites/fixture"
 )
 
 func TestSecurity(t *testing.T) {
-	fixture.RunSuite(t, "SEC: security and bad input")
+	RegisterFailHandler(Fail)
+	fixture.Register() // the specs, for the target of MCPCONF_*
+	RunSpecs(t, "SEC: security and bad input")
 }

@@ -3,9 +3,14 @@ package shutdown
 import (
 	"testing"
 
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
 	"github.com/mcpgw/conformance/suites/fixture"
 )
 
 func TestShutdown(t *testing.T) {
-	fixture.RunSuite(t, "SHD: bounded shutdown")
+	RegisterFailHandler(Fail)
+	fixture.Register() // the specs, for the target of MCPCONF_*
+	RunSpecs(t, "SHD: bounded shutdown")
 }

@@ -3,9 +3,14 @@ package transport
 import (
 	"testing"
 
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
 	"github.com/mcpgw/conformance/suites/fixture"
 )
 
 func TestTransport(t *testing.T) {
-	fixture.RunSuite(t, "TRN: Streamable HTTP transport edges")
+	RegisterFailHandler(Fail)
+	fixture.Register() // the specs, for the target of MCPCONF_*
+	RunSpecs(t, "TRN: Streamable HTTP transport edges")
 }

@@ -45,6 +45,8 @@ func (g *Gateway) forwarding(route string) mcp.Middleware {
 				}
 				ctx, stop := d.bind(ctx)
 				defer stop()
+				ctx, unbind := g.calls.bind(ctx, req)
+				defer unbind()
 				if method == "tools/list" {
 					return g.listTools(ctx, d)
 				}

@@ -106,6 +106,11 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 		g.ptServe(w, r, d)
 		return
 	}
+	if r.Method == http.MethodPost {
+		defer g.calls.track(r)()
+	} else {
+		r.Header.Del(headerCallToken)
+	}
 	g.sdkHandler(route).ServeHTTP(w, r)
 }
 

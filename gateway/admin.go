@@ -113,8 +113,7 @@ func (g *Gateway) upstreamChanged(u Upstream, connectChanged bool) int {
 	if !connectChanged {
 		return 0
 	}
-	if g.cfg.Bug == BugNoEvictOnUpdate {
-		// emulated bug (no-evict-on-update): old sessions live on.
+	if !g.policy.evictOnUpstreamChange() {
 		return 0
 	}
 	key := u.connectKey()
@@ -123,7 +122,7 @@ func (g *Gateway) upstreamChanged(u Upstream, connectChanged bool) int {
 	})
 	for _, d := range g.sessions.all() {
 		if d.pt != nil && d.route == u.ID {
-			g.ptClose(d, causeUpdate, &u, true)
+			g.ptClose(d, causeUpdate, &u)
 			n++
 		}
 	}
@@ -181,7 +180,7 @@ func (g *Gateway) adminSessions(w http.ResponseWriter, r *http.Request) {
 	}
 	view := sessionsView{Replica: g.cfg.ReplicaID, Sessions: []sessionView{}}
 	for _, d := range g.sessions.all() {
-		ups := byOwner[g.ownerKey(d, "").owner]
+		ups := byOwner[g.policy.poolKey(d, "").owner]
 		if d.pt != nil {
 			_, id := d.pt.current()
 			ups = []upstreamView{{Upstream: d.route, UpstreamSession: id}}

@@ -1,13 +1,19 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"strings"
+	"sync"
 )
 
 // Bug names one known gateway bug that the reference gateway can reproduce,
 // so that anyone can see it happen and the suites can prove they catch it.
-// Each switch is read in exactly one place in the code, marked "emulated bug".
+// The core never reads a Bug: New turns Config.Bug into a bugPolicy, whose
+// hooks the core asks at each point a bug changes behaviour, and every piece
+// of code that exists only for a bug lives in this file.
 type Bug string
 
 const (
@@ -56,21 +62,142 @@ func ParseBug(s string) (Bug, error) {
 	return BugNone, fmt.Errorf("unknown --emulate-bug %q (known: %s)", s, strings.Join(names, ", "))
 }
 
+// needsCluster reports whether the bug only shows across replicas, so that
+// emulating it without --redis would be a silent no-op.
+func (b Bug) needsCluster() bool {
+	return b == BugLocalLookup || b == BugDeadOwnerHang
+}
+
+// bugPolicy answers, for one emulated bug (or none), every question where
+// the gateway's behaviour depends on it. Under BugNone every hook gives the
+// correct behaviour; each bug changes only its own hooks.
+type bugPolicy struct{ bug Bug }
+
+// warnIfEmulating tells the operator loudly that this replica is broken on purpose.
+func (p bugPolicy) warnIfEmulating(log *slog.Logger) {
+	if p.bug != BugNone {
+		log.Warn("EMULATING A KNOWN GATEWAY BUG: do not use this replica for real traffic", "bug", string(p.bug))
+	}
+}
+
+// poolKey names the upstream session a downstream session's calls use: its
+// own, except under shared-upstream, where an identity's sessions share one.
+func (p bugPolicy) poolKey(d *downstream, upstream string) regKey {
+	if p.bug == BugSharedUpstream {
+		return regKey{owner: "identity:" + d.identity, upstream: upstream}
+	}
+	return regKey{owner: d.id, upstream: upstream}
+}
+
+// poolsOutliveSessions reports whether an ended session's upstream sessions
+// may still serve other sessions of its identity (shared-upstream), so they
+// are evicted only when the identity's last session ends.
+func (p bugPolicy) poolsOutliveSessions() bool { return p.bug == BugSharedUpstream }
+
+// passThroughServers reports whether /servers/{id}/mcp is served as a byte
+// pass-through. The pooling bugs live in the SDK path, so under them the
+// per-server route runs there too.
+func (p bugPolicy) passThroughServers() bool {
+	return p.bug != BugSharedUpstream && p.bug != BugNoEvictOnDelete
+}
+
+// parkOnDelete reports whether DELETE parks the session's upstream sessions
+// for the identity's next session to adopt, instead of evicting them.
+func (p bugPolicy) parkOnDelete() bool { return p.bug == BugNoEvictOnDelete }
+
+// evictOnUpstreamChange reports whether a connect-affecting upstream change
+// evicts the upstream sessions opened with the old settings.
+func (p bugPolicy) evictOnUpstreamChange() bool { return p.bug != BugNoEvictOnUpdate }
+
+// hangSessionlessGET reports whether a session-less GET gets a 200 event
+// stream that never sends, instead of 405.
+func (p bugPolicy) hangSessionlessGET() bool { return p.bug == BugHangingGet }
+
+// boundShutdownCloses reports whether shutdown closes upstream sessions in
+// parallel within its deadline, rather than one after another with none.
+func (p bugPolicy) boundShutdownCloses() bool { return p.bug != BugUnboundedShutdown }
+
+// lookUpOtherReplicas reports whether a session this replica does not hold
+// is looked up in Redis and forwarded to its owner, rather than answered 404.
+func (p bugPolicy) lookUpOtherReplicas() bool { return p.bug != BugLocalLookup }
+
+// waitOnDeadOwner reports whether a request for a session whose owner is
+// dead waits on that owner for as long as the client does, instead of
+// dropping the claim and answering 404.
+func (p bugPolicy) waitOnDeadOwner() bool { return p.bug == BugDeadOwnerHang }
+
+// serveHangingStream is the hanging-get bug: a 200 stream that never sends.
+func (g *Gateway) serveHangingStream(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	http.NewResponseController(w).Flush()
+	select {
+	case <-r.Context().Done():
+	case <-g.stopping:
+	}
+}
+
+// hangOnDeadOwner is the dead-owner-hang bug: the request waits on a replica
+// that will never answer, for as long as the client is willing to.
+func (g *Gateway) hangOnDeadOwner(w http.ResponseWriter, r *http.Request, sid, owner string) {
+	g.log.Warn("emulated bug: waiting on a dead owner replica", "session", sid, "owner", owner)
+	select {
+	case <-r.Context().Done():
+	case <-g.stopping:
+	}
+	httpError(w, http.StatusGatewayTimeout, "owner replica "+owner+" did not answer")
+}
+
+// shutdownUnbounded is the unbounded-shutdown bug: every upstream session is
+// closed in turn and each close awaited with no deadline, then the HTTP
+// server's drain too.
+func (g *Gateway) shutdownUnbounded(ptSessions []*downstream, httpDone <-chan struct{}) {
+	for _, d := range ptSessions {
+		g.ptDetach(d, causeShutdown, nil)(context.Background())
+	}
+	g.closeParked()
+	for _, s := range g.registry.takeAllForShutdown() {
+		g.registry.closeNow(s, causeShutdown)
+	}
+	<-httpDone
+}
+
+// identityHasSessions tells the shared-upstream bug whether an identity's
+// pool is still in use.
+func (g *Gateway) identityHasSessions(identity string) bool {
+	for _, d := range g.sessions.all() {
+		if d.identity == identity {
+			return true
+		}
+	}
+	return false
+}
+
 // maxParkedPerIdentity bounds the emulated warm pool: even a bug stays bounded.
 const maxParkedPerIdentity = 64
 
-// parkUpstreamSessions is the emulated no-evict-on-delete bug: the deleted
-// session's upstream sessions stay open in a pool keyed by identity.
+// parkedSessions is the no-evict-on-delete bug's warm pool: deleted
+// sessions' upstream sessions, still open, by identity.
+type parkedSessions struct {
+	mu         sync.Mutex
+	byIdentity map[string][]*upstreamSession
+}
+
+// parkUpstreamSessions is the no-evict-on-delete bug: the deleted session's
+// upstream sessions stay open in a pool keyed by identity.
 func (g *Gateway) parkUpstreamSessions(d *downstream) {
 	taken := g.registry.take(func(s *upstreamSession) bool { return s.key.owner == d.id })
-	g.parkedMu.Lock()
-	pool := append(g.parked[d.identity], taken...)
+	g.parked.mu.Lock()
+	pool := append(g.parked.byIdentity[d.identity], taken...)
 	var overflow []*upstreamSession
 	if len(pool) > maxParkedPerIdentity {
 		overflow, pool = pool[:len(pool)-maxParkedPerIdentity], pool[len(pool)-maxParkedPerIdentity:]
 	}
-	g.parked[d.identity] = pool
-	g.parkedMu.Unlock()
+	if g.parked.byIdentity == nil {
+		g.parked.byIdentity = map[string][]*upstreamSession{}
+	}
+	g.parked.byIdentity[d.identity] = pool
+	g.parked.mu.Unlock()
 	for _, s := range overflow {
 		g.registry.closeInBackground(s, causeDelete)
 	}
@@ -79,10 +206,10 @@ func (g *Gateway) parkUpstreamSessions(d *downstream) {
 
 // adoptParked hands parked upstream sessions to the identity's new session.
 func (g *Gateway) adoptParked(d *downstream) {
-	g.parkedMu.Lock()
-	pool := g.parked[d.identity]
-	delete(g.parked, d.identity)
-	g.parkedMu.Unlock()
+	g.parked.mu.Lock()
+	pool := g.parked.byIdentity[d.identity]
+	delete(g.parked.byIdentity, d.identity)
+	g.parked.mu.Unlock()
 	for _, s := range pool {
 		if !g.registry.adopt(s, regKey{owner: d.id, upstream: s.key.upstream}, d.id) {
 			g.registry.closeInBackground(s, causeDelete)
@@ -90,11 +217,13 @@ func (g *Gateway) adoptParked(d *downstream) {
 	}
 }
 
+// closeParked closes whatever the warm pool holds (nothing unless
+// no-evict-on-delete parked sessions).
 func (g *Gateway) closeParked() {
-	g.parkedMu.Lock()
-	parked := g.parked
-	g.parked = map[string][]*upstreamSession{}
-	g.parkedMu.Unlock()
+	g.parked.mu.Lock()
+	parked := g.parked.byIdentity
+	g.parked.byIdentity = nil
+	g.parked.mu.Unlock()
 	for _, pool := range parked {
 		for _, s := range pool {
 			g.registry.closeInBackground(s, causeShutdown)

@@ -35,9 +35,6 @@ return 0`
 return 0`)
 )
 
-// errRedisDown wraps Redis failures so the front can answer 503.
-var errRedisDown = errors.New("the session directory (Redis) is unreachable")
-
 // clusterEvent is broadcast on channelEvents when an upstream changes.
 type clusterEvent struct {
 	Origin   string    `json:"origin"`
@@ -105,7 +102,7 @@ func (c *cluster) noteRedis(err error) error {
 		if c.redisUp.Swap(false) {
 			c.log.Warn("Redis unreachable: local sessions keep working, lookups of other replicas' sessions get 503", "err", err)
 		}
-		return fmt.Errorf("%w: %v", errRedisDown, err)
+		return fmt.Errorf("the session directory (Redis) is unreachable: %w", err)
 	}
 	if !c.redisUp.Swap(true) {
 		c.log.Info("Redis reachable")

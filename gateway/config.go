@@ -95,7 +95,7 @@ func (c *Config) applyDefaults() error {
 		if c.AdvertiseURL == "" {
 			return fmt.Errorf("--redis needs an advertise URL other replicas can reach")
 		}
-	} else if c.Bug == BugLocalLookup || c.Bug == BugDeadOwnerHang {
+	} else if c.Bug.needsCluster() {
 		return fmt.Errorf("--emulate-bug=%s needs cross-replica ownership: set --redis", c.Bug)
 	}
 	if c.Logger == nil {

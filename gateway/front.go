@@ -83,7 +83,7 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 	if d == nil || d.route != route {
 		// A session this replica does not hold may be held by another. A
 		// forwarded request is never forwarded again.
-		if d == nil && g.cluster != nil && !forwarded && g.cfg.Bug != BugLocalLookup {
+		if d == nil && g.cluster != nil && !forwarded && g.policy.lookUpOtherReplicas() {
 			g.lookupElsewhere(w, r, sid)
 			return
 		}
@@ -117,15 +117,8 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 // sessionlessGET answers GET with no session: this gateway offers no
 // session-less stream, so 405 at once (TRN-1, TRN-1s).
 func (g *Gateway) sessionlessGET(w http.ResponseWriter, r *http.Request) {
-	if g.cfg.Bug == BugHangingGet {
-		// emulated bug (hanging-get): a 200 stream that never sends.
-		w.Header().Set("Content-Type", "text/event-stream")
-		w.WriteHeader(http.StatusOK)
-		http.NewResponseController(w).Flush()
-		select {
-		case <-r.Context().Done():
-		case <-g.stopping:
-		}
+	if g.policy.hangSessionlessGET() {
+		g.serveHangingStream(w, r)
 		return
 	}
 	w.Header().Set("Allow", "POST, DELETE")

@@ -19,6 +19,7 @@ import (
 // Gateway is one replica of the reference gateway.
 type Gateway struct {
 	cfg       Config
+	policy    bugPolicy // asked wherever an emulated bug changes behaviour
 	log       *slog.Logger
 	metrics   *metrics
 	upstreams *upstreamSet
@@ -29,8 +30,7 @@ type Gateway struct {
 	handlersMu sync.RWMutex
 	handlers   map[string]*mcp.StreamableHTTPHandler // by route
 
-	parkedMu sync.Mutex
-	parked   map[string][]*upstreamSession // emulated bug (no-evict-on-delete): by identity
+	parked parkedSessions // only no-evict-on-delete parks any
 
 	// baseCtx parents every downstream session's context; shutdown cancels it.
 	baseCtx    context.Context
@@ -44,9 +44,9 @@ type Gateway struct {
 	shutdownOnce sync.Once
 	server       *http.Server
 
-	cluster      *cluster // nil for a single replica
-	replicaProxy *httputil.ReverseProxy
-	ptProxy      *httputil.ReverseProxy // pass-through of /servers/{id}/mcp
+	cluster    *cluster               // nil for a single replica
+	ownerProxy *httputil.ReverseProxy // forwards to the replica owning a session
+	ptProxy    *httputil.ReverseProxy // pass-through of /servers/{id}/mcp
 
 	calls callContexts // HTTP requests carrying calls the SDK serves
 }
@@ -59,13 +59,13 @@ func New(cfg Config) (*Gateway, error) {
 	log := cfg.Logger.With("replica", cfg.ReplicaID)
 	g := &Gateway{
 		cfg:         cfg,
+		policy:      bugPolicy{bug: cfg.Bug},
 		log:         log,
 		metrics:     newMetrics(cfg.ReplicaID),
 		upstreams:   newUpstreamSet(cfg.Upstreams),
 		sessions:    newSessionTable(),
 		now:         time.Now,
 		handlers:    map[string]*mcp.StreamableHTTPHandler{},
-		parked:      map[string][]*upstreamSession{},
 		stopping:    make(chan struct{}),
 		janitorDone: make(chan struct{}),
 	}
@@ -78,9 +78,7 @@ func New(cfg Config) (*Gateway, error) {
 		}
 	}
 	go g.expireIdleSessions()
-	if cfg.Bug != BugNone {
-		log.Warn("EMULATING A KNOWN GATEWAY BUG: do not use this replica for real traffic", "bug", string(cfg.Bug))
-	}
+	g.policy.warnIfEmulating(log)
 	return g, nil
 }
 
@@ -94,7 +92,7 @@ func (g *Gateway) joinCluster() error {
 	c.localIDs = g.sessions.ids
 	c.onEvent = g.applyClusterEvent
 	g.cluster = c
-	g.replicaProxy = g.newReplicaProxy()
+	g.ownerProxy = g.newOwnerProxy()
 	if stored, err := c.storedUpstreams(); err != nil {
 		g.log.Warn("starting without the cluster's upstream changes", "err", err)
 	} else {
@@ -195,33 +193,24 @@ func (g *Gateway) endSession(d *downstream, cause string) {
 		g.closers.Go(func() { g.cluster.release(d.id, g.cfg.ReplicaID) })
 	}
 	if d.pt != nil {
-		g.ptClose(d, cause, nil, true)
+		g.ptClose(d, cause, nil)
 		g.log.Info("downstream session ended", "session", d.id, "cause", cause)
 		return
 	}
-	if cause == causeDelete && g.cfg.Bug == BugNoEvictOnDelete {
+	if cause == causeDelete && g.policy.parkOnDelete() {
 		g.parkUpstreamSessions(d)
 		return
 	}
-	match := func(s *upstreamSession) bool { return s.key.owner == d.id }
-	if g.cfg.Bug == BugSharedUpstream {
-		// emulated bug (shared-upstream): the identity's pooled sessions live
-		// as long as any session of that identity does.
+	owner := g.policy.poolKey(d, "").owner
+	match := func(s *upstreamSession) bool { return s.key.owner == owner }
+	if g.policy.poolsOutliveSessions() {
+		// The identity's pool lives as long as any session of it does.
 		match = func(s *upstreamSession) bool {
-			return s.key.owner == "identity:"+d.identity && !g.identityHasSessions(d.identity)
+			return s.key.owner == owner && !g.identityHasSessions(d.identity)
 		}
 	}
 	n := g.registry.evict(cause, match)
 	g.log.Info("downstream session ended", "session", d.id, "cause", cause, "upstream_sessions_evicted", n)
-}
-
-func (g *Gateway) identityHasSessions(identity string) bool {
-	for _, d := range g.sessions.all() {
-		if d.identity == identity {
-			return true
-		}
-	}
-	return false
 }
 
 // closeDownstream cancels the session's calls and closes its SDK session in
@@ -319,7 +308,6 @@ func (g *Gateway) shutdown() {
 
 	// Downstream sessions end first so their streams and calls return.
 	g.cancelBase()
-	unbounded := g.cfg.Bug == BugUnboundedShutdown
 	var ptSessions []*downstream
 	for _, d := range g.sessions.all() {
 		if g.sessions.remove(d.id) != nil {
@@ -330,18 +318,12 @@ func (g *Gateway) shutdown() {
 			}
 		}
 	}
-	for _, d := range ptSessions {
-		// In parallel and bounded, unless emulating unbounded-shutdown,
-		// where each close is awaited in turn with no deadline.
-		g.ptClose(d, causeShutdown, nil, !unbounded)
-	}
-	g.closeParked()
-	if g.cfg.Bug == BugUnboundedShutdown {
-		// emulated bug (unbounded-shutdown): await every close, one by one.
-		g.registry.shutdown(time.Time{}, true)
-		<-httpDone
-	} else {
-		g.registry.shutdown(hardEnd, false)
+	if g.policy.boundShutdownCloses() {
+		for _, d := range ptSessions {
+			g.ptClose(d, causeShutdown, nil) // in parallel, each bounded
+		}
+		g.closeParked()
+		g.registry.shutdown(hardEnd)
 		t := time.NewTimer(time.Until(hardEnd))
 		select {
 		case <-httpDone:
@@ -349,13 +331,15 @@ func (g *Gateway) shutdown() {
 			g.log.Warn("HTTP server did not stop by the hard deadline")
 		}
 		t.Stop()
+	} else {
+		g.shutdownUnbounded(ptSessions, httpDone)
 	}
 	if !waitUntil(&g.closers, hardEnd) {
 		g.log.Warn("downstream sessions still closing at the hard deadline; leaving them")
 	}
 	if g.cluster != nil {
 		g.cluster.close(hardEnd)
-		g.replicaProxy.Transport.(*http.Transport).CloseIdleConnections()
+		g.ownerProxy.Transport.(*http.Transport).CloseIdleConnections()
 	}
 	took := g.now().Sub(start)
 	g.metrics.shutdownSeconds.Set(took.Seconds())

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpgw/conformance/fakes"
 	"github.com/mcpgw/conformance/fakes/counter"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -165,8 +164,6 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
 	}
 }
-
-func stats(t *testing.T, c interface{ Stats() fakes.Stats }) fakes.Stats { return c.Stats() }
 
 func callParams(name string) *mcp.CallToolParams { return &mcp.CallToolParams{Name: name} }
 

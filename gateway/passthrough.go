@@ -14,7 +14,7 @@ import (
 
 // The one-upstream route /servers/{id}/mcp is a pass-through: the client's
 // own initialize opens the upstream session, and every later message is
-// forwarded as bytes with only the session id swapped. No MCP decoding on
+// relayed as bytes with only the session id swapped. No MCP decoding on
 // the hot path, and no SDK session held per downstream session. The /mcp
 // route, which merges upstreams, keeps the SDK on both sides.
 
@@ -46,21 +46,19 @@ func (p *ptSession) current() (Upstream, string) {
 
 // passThrough reports whether route is served as a pass-through.
 func (g *Gateway) passThrough(route string) bool {
-	// emulated bugs (shared-upstream, no-evict-on-delete) live in the pooled
-	// SDK path; under them the per-server route runs there too.
-	return route != "" && g.cfg.Bug != BugSharedUpstream && g.cfg.Bug != BugNoEvictOnDelete
+	return route != "" && g.policy.passThroughServers()
 }
 
-// forwardedRequestHeaders are the only client headers sent upstream: the
+// relayedRequestHeaders are the only client headers sent upstream: the
 // gateway's own credentials and session id never leave it (ISO-7).
-var forwardedRequestHeaders = []string{"Content-Type", "Accept", "Mcp-Protocol-Version", "Last-Event-Id"}
+var relayedRequestHeaders = []string{"Content-Type", "Accept", "Mcp-Protocol-Version", "Last-Event-Id"}
 
 func upstreamRequest(ctx context.Context, method string, def Upstream, upstreamID string, in http.Header, body []byte) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, method, def.URL, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	for _, h := range forwardedRequestHeaders {
+	for _, h := range relayedRequestHeaders {
 		if v := in.Values(h); len(v) > 0 {
 			req.Header[h] = v
 		}
@@ -152,7 +150,7 @@ func copyResponse(w http.ResponseWriter, resp *http.Response, downstreamID strin
 	}
 }
 
-// ptServe forwards a request of a pass-through session to its upstream.
+// ptServe relays a request of a pass-through session to its upstream.
 func (g *Gateway) ptServe(w http.ResponseWriter, r *http.Request, d *downstream) {
 	// The client leaving is told apart from the session ending (whose
 	// upstream session is closed anyway) by its cause.
@@ -179,7 +177,7 @@ func (g *Gateway) newPassThroughProxy() *httputil.ReverseProxy {
 			u, _ := url.Parse(def.URL)
 			pr.Out.URL, pr.Out.Host = u, u.Host
 			pr.Out.Header = http.Header{}
-			for _, h := range forwardedRequestHeaders {
+			for _, h := range relayedRequestHeaders {
 				if v := pr.In.Header.Values(h); len(v) > 0 {
 					pr.Out.Header[h] = v
 				}
@@ -339,10 +337,22 @@ func (g *Gateway) ptReinitialize(ctx context.Context, d *downstream, lost string
 	return id, nil
 }
 
-// ptClose ends a pass-through session's upstream session: DELETE upstream,
-// bounded like every close. When switchTo is set, the session moves to that
-// definition (an upstream change) and re-initializes on its next request.
-func (g *Gateway) ptClose(d *downstream, cause string, switchTo *Upstream, bounded bool) {
+// ptClose ends a pass-through session's upstream session in the background:
+// DELETE upstream, bounded like every close. When switchTo is set, the
+// session moves to that definition (an upstream change) and re-initializes
+// on its next request.
+func (g *Gateway) ptClose(d *downstream, cause string, switchTo *Upstream) {
+	closeOld := g.ptDetach(d, cause, switchTo)
+	g.registry.tasks.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*g.cfg.ShutdownTimeout)
+		defer cancel()
+		closeOld(ctx)
+	})
+}
+
+// ptDetach takes the upstream session off d (moving d to switchTo if set)
+// and returns the close of the old one, which runs under ctx.
+func (g *Gateway) ptDetach(d *downstream, cause string, switchTo *Upstream) func(ctx context.Context) {
 	p := d.pt
 	p.mu.Lock()
 	def, upstreamID, transport := p.def, p.upstreamID, p.transport
@@ -357,14 +367,8 @@ func (g *Gateway) ptClose(d *downstream, cause string, switchTo *Upstream, bound
 		}
 	}
 	p.mu.Unlock()
-	closeIt := func() {
+	return func(ctx context.Context) {
 		if upstreamID != "" {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*g.cfg.ShutdownTimeout)
-			if !bounded {
-				// emulated bug (unbounded-shutdown): no deadline on the close.
-				ctx, cancel = context.WithCancel(context.Background())
-			}
-			defer cancel()
 			if req, err := upstreamRequest(ctx, http.MethodDelete, def, upstreamID, nil, nil); err == nil {
 				if resp, err := transport.client.Do(req); err == nil {
 					resp.Body.Close()
@@ -378,9 +382,4 @@ func (g *Gateway) ptClose(d *downstream, cause string, switchTo *Upstream, bound
 		}
 		g.registry.releaseTransport(transport)
 	}
-	if !bounded {
-		closeIt()
-		return
-	}
-	g.registry.tasks.Go(closeIt)
 }

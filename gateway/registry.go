@@ -23,7 +23,7 @@ const upstreamProtocolVersion = "2025-11-25"
 
 // regKey names one upstream session: whose it is and which upstream it reaches.
 type regKey struct {
-	owner    string // the downstream session id (an identity only under BugSharedUpstream)
+	owner    string // whose pool: a downstream session id (see bugPolicy.poolKey)
 	upstream string
 }
 
@@ -407,7 +407,7 @@ func (r *registry) closeBounded(s *upstreamSession, cause string) {
 }
 
 // closeNow closes s and waits as long as that takes. Only closeBounded and
-// the emulated unbounded shutdown call it directly.
+// the emulated unbounded shutdown (bugs.go) call it directly.
 func (r *registry) closeNow(s *upstreamSession, cause string) {
 	s.cancel() // aborts a connect still in progress; a no-op after it
 	<-s.ready  // bounded: connect has a timeout and was just cancelled
@@ -427,23 +427,21 @@ func (r *registry) isClosed() bool {
 	return r.closed
 }
 
-// shutdown closes every upstream session in parallel, each bounded by
-// 2 x closeGrace, and returns when all are done or deadline passes.
-func (r *registry) shutdown(deadline time.Time, sequentialUnbounded bool) {
+// takeAllForShutdown refuses new upstream sessions from now on and hands
+// over every held one, for the caller to close.
+func (r *registry) takeAllForShutdown() []*upstreamSession {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.closed = true
 	all := slices.Collect(maps.Values(r.sessions))
 	clear(r.sessions)
-	r.mu.Unlock()
+	return all
+}
 
-	if sequentialUnbounded {
-		// emulated bug (unbounded-shutdown): one close after another, no deadline.
-		for _, s := range all {
-			r.closeNow(s, causeShutdown)
-		}
-		return
-	}
-	for _, s := range all {
+// shutdown closes every upstream session in parallel, each bounded by
+// 2 x closeGrace, and returns when all are done or deadline passes.
+func (r *registry) shutdown(deadline time.Time) {
+	for _, s := range r.takeAllForShutdown() {
 		r.closeInBackground(s, causeShutdown)
 	}
 	r.waitTasks(deadline)

@@ -24,7 +24,7 @@ type downstream struct {
 	created  time.Time
 	server   *mcp.ServerSession // nil for a pass-through session
 	pt       *ptSession         // set for a pass-through session of /servers/{id}/mcp
-	// ctx ends when the session does: forwarded calls run under it, because
+	// ctx ends when the session does: its upstream calls run under it, because
 	// the SDK's ServerSession.Close waits for in-flight handlers and a hung
 	// upstream call must not hold a DELETE or a shutdown.
 	ctx    context.Context

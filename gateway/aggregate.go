@@ -24,11 +24,14 @@ func (g *Gateway) newMCPServer(route string) *mcp.Server {
 		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
 		GetSessionID: randomID,
 	})
-	srv.AddReceivingMiddleware(g.forwarding(route))
+	srv.AddReceivingMiddleware(g.aggregatingMiddleware(route))
 	return srv
 }
 
-func (g *Gateway) forwarding(route string) mcp.Middleware {
+// aggregatingMiddleware records a downstream session once its initialize is
+// answered, and answers tools/list (merged across the route's upstreams) and
+// tools/call (routed to one) from that session's own upstream sessions.
+func (g *Gateway) aggregatingMiddleware(route string) mcp.Middleware {
 	return func(next mcp.MethodHandler) mcp.MethodHandler {
 		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 			switch method {
@@ -76,7 +79,7 @@ func (g *Gateway) sessionStarted(route string, req mcp.Request) {
 		}
 	}
 	g.log.Info("downstream session started", "session", d.id, "identity", d.identity, "route", d.routePath())
-	if g.cfg.Bug == BugNoEvictOnDelete {
+	if g.policy.parkOnDelete() {
 		g.adoptParked(d)
 	}
 }
@@ -91,16 +94,6 @@ func (g *Gateway) callerSession(req mcp.Request) (*downstream, error) {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: fmt.Sprintf("session %q has ended; initialize a new one", id)}
 	}
 	return d, nil
-}
-
-// ownerKey decides whose upstream session a call uses: the downstream
-// session's own, always, except under the emulated shared-upstream bug.
-func (g *Gateway) ownerKey(d *downstream, upstream string) regKey {
-	if g.cfg.Bug == BugSharedUpstream {
-		// emulated bug (shared-upstream): pool upstream sessions by identity.
-		return regKey{owner: "identity:" + d.identity, upstream: upstream}
-	}
-	return regKey{owner: d.id, upstream: upstream}
 }
 
 // upstreamsFor lists the upstreams a session's route reaches, by id.
@@ -122,7 +115,7 @@ func (g *Gateway) listTools(ctx context.Context, d *downstream) (*mcp.ListToolsR
 	res := &mcp.ListToolsResult{Tools: []*mcp.Tool{}}
 	for _, u := range ups {
 		var tools []*mcp.Tool
-		err := g.registry.call(ctx, g.ownerKey(d, u.ID), d.id, u, func(ctx context.Context, cs *mcp.ClientSession) error {
+		err := g.registry.call(ctx, g.policy.poolKey(d, u.ID), d.id, u, func(ctx context.Context, cs *mcp.ClientSession) error {
 			tools = tools[:0]
 			for t, err := range cs.Tools(ctx, nil) {
 				if err != nil {
@@ -165,8 +158,8 @@ func (g *Gateway) callTool(ctx context.Context, d *downstream, params *mcp.CallT
 		return nil, errUpstreamGone(upstreamID)
 	}
 	var res *mcp.CallToolResult
-	err := g.registry.call(ctx, g.ownerKey(d, u.ID), d.id, u, func(ctx context.Context, cs *mcp.ClientSession) error {
-		// Arguments are forwarded as received, never re-encoded. Absent or
+	err := g.registry.call(ctx, g.policy.poolKey(d, u.ID), d.id, u, func(ctx context.Context, cs *mcp.ClientSession) error {
+		// Arguments go upstream as received, never re-encoded. Absent or
 		// null ones go as {} (the same thing to MCP): a go-sdk v1.8.0 server
 		// panics applying schema defaults to "arguments": null.
 		call := &mcp.CallToolParams{Meta: params.Meta, Name: tool, Arguments: emptyArguments}

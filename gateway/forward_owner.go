@@ -25,11 +25,11 @@ type forwardTarget struct {
 
 type forwardTargetKey struct{}
 
-// newReplicaProxy builds the proxy that forwards a request for a session to
+// newOwnerProxy builds the proxy that forwards a request for a session to
 // the replica that owns it. Responses stream through (SSE included). Dialing
 // is bounded so a dead owner is found out fast; a response may take as long
 // as the tool call it carries, bounded by the client's own request.
-func (g *Gateway) newReplicaProxy() *httputil.ReverseProxy {
+func (g *Gateway) newOwnerProxy() *httputil.ReverseProxy {
 	transport := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost: 64,
@@ -46,12 +46,12 @@ func (g *Gateway) newReplicaProxy() *httputil.ReverseProxy {
 			pr.Out.Header.Set(headerForwardedBy, g.cfg.ReplicaID)
 			pr.Out.Header.Set(headerClusterSecret, g.cfg.ClusterSecret)
 		},
-		ErrorHandler: g.forwardFailed,
+		ErrorHandler: g.ownerForwardFailed,
 	}
 }
 
-// forward sends the request to owner, which holds the session.
-func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, sid, owner, advertise string) {
+// forwardToOwner sends the request to owner, the replica holding the session.
+func (g *Gateway) forwardToOwner(w http.ResponseWriter, r *http.Request, sid, owner, advertise string) {
 	base, err := url.Parse(advertise)
 	if err != nil || base.Host == "" {
 		g.log.Warn("owner replica advertises an unusable URL", "session", sid, "owner", owner, "url", advertise)
@@ -61,22 +61,21 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, sid, owner, ad
 	g.metrics.forwards.Inc()
 	ctx := context.WithValue(r.Context(), forwardTargetKey{}, forwardTarget{owner: owner, base: base})
 	ctx = context.WithValue(ctx, sessionIDKey{}, sid)
-	g.replicaProxy.ServeHTTP(w, r.WithContext(ctx))
+	g.ownerProxy.ServeHTTP(w, r.WithContext(ctx))
 }
 
 type sessionIDKey struct{}
 
-// forwardFailed answers a forward that got no response. An owner that
+// ownerForwardFailed answers a forward that got no response. An owner that
 // refuses connections is dead: its claim goes and the client gets 404 at
 // once so it re-initializes. Anything else is a 502 naming the owner.
-func (g *Gateway) forwardFailed(w http.ResponseWriter, r *http.Request, err error) {
+func (g *Gateway) ownerForwardFailed(w http.ResponseWriter, r *http.Request, err error) {
 	t := r.Context().Value(forwardTargetKey{}).(forwardTarget)
 	sid, _ := r.Context().Value(sessionIDKey{}).(string)
 	var opErr *net.OpError
 	if errors.As(err, &opErr) && opErr.Op == "dial" {
-		if g.cfg.Bug == BugDeadOwnerHang {
-			g.waitOnDeadOwner(r, sid, t.owner)
-			httpError(w, http.StatusGatewayTimeout, "owner replica "+t.owner+" did not answer")
+		if g.policy.waitOnDeadOwner() {
+			g.hangOnDeadOwner(w, r, sid, t.owner)
 			return
 		}
 		g.metrics.forwardFailures.WithLabelValues("owner-unreachable").Inc()
@@ -90,16 +89,6 @@ func (g *Gateway) forwardFailed(w http.ResponseWriter, r *http.Request, err erro
 	g.metrics.forwardFailures.WithLabelValues("owner-failed").Inc()
 	g.log.Warn("forward to owner replica failed", "session", sid, "owner", t.owner, "err", err)
 	httpError(w, http.StatusBadGateway, "owner replica "+t.owner+" failed: "+err.Error())
-}
-
-// waitOnDeadOwner is the emulated dead-owner-hang bug: the request waits on
-// a replica that will never answer, for as long as the client is willing to.
-func (g *Gateway) waitOnDeadOwner(r *http.Request, sid, owner string) {
-	g.log.Warn("emulated bug: waiting on a dead owner replica", "session", sid, "owner", owner)
-	select {
-	case <-r.Context().Done():
-	case <-g.stopping:
-	}
 }
 
 func (g *Gateway) dropDeadClaim(sid, owner string) {
@@ -134,15 +123,14 @@ func (g *Gateway) lookupElsewhere(w http.ResponseWriter, r *http.Request, sid st
 		g.dropDeadClaim(sid, owner)
 		httpError(w, http.StatusNotFound, "unknown or ended session; initialize a new one")
 	case advertise == "":
-		if g.cfg.Bug == BugDeadOwnerHang {
-			g.waitOnDeadOwner(r, sid, owner)
-			httpError(w, http.StatusGatewayTimeout, "owner replica "+owner+" did not answer")
+		if g.policy.waitOnDeadOwner() {
+			g.hangOnDeadOwner(w, r, sid, owner)
 			return
 		}
 		g.metrics.forwardFailures.WithLabelValues("owner-dead").Inc()
 		g.dropDeadClaim(sid, owner)
 		httpError(w, http.StatusNotFound, "the replica that owned this session is gone; initialize a new session")
 	default:
-		g.forward(w, r, sid, owner, advertise)
+		g.forwardToOwner(w, r, sid, owner, advertise)
 	}
 }

@@ -7,18 +7,36 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
-// readBody reads a POST body whole, within the size bound, and puts it back
-// on r for whoever serves the request next. It answers the client itself
-// and returns false when the body cannot be had.
+// readBody reads a POST body whole, within the size bound and the body
+// deadline, and puts it back on r for whoever serves the request next. It
+// answers the client itself and returns false when the body cannot be had.
+// It runs before the request counts against its session, so a trickling
+// body never keeps a session busy.
 func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	// The deadline is the connection's, set per request so that long-lived
+	// GET streams are unaffected; it is lifted once the body is in, or the
+	// server's read of the idle connection would end a long call.
+	rc := http.NewResponseController(w)
+	if g.cfg.BodyTimeout > 0 {
+		if rc.SetReadDeadline(time.Now().Add(g.cfg.BodyTimeout)) == nil {
+			defer rc.SetReadDeadline(time.Time{})
+		}
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes))
 	if err != nil {
 		if errors.As(err, new(*http.MaxBytesError)) {
 			httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", g.cfg.MaxBodyBytes))
+			return nil, false
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			w.Header().Set("Connection", "close")
+			httpError(w, http.StatusRequestTimeout, fmt.Sprintf("request body did not arrive within %v (--body-timeout)", g.cfg.BodyTimeout))
 			return nil, false
 		}
 		httpError(w, http.StatusBadRequest, "reading request body: "+err.Error())

@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -90,6 +92,23 @@ func callIDs(body []byte) []json.RawMessage {
 		}
 	}
 	return ids
+}
+
+// withCallTimeout bounds one upstream call by Config.CallTimeout.
+func (g *Gateway) withCallTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if g.cfg.CallTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeoutCause(ctx, g.cfg.CallTimeout, errCallTimeout)
+}
+
+// callError is the client's error for a failed upstream call of ctx: one
+// that names the call timeout when that ended it.
+func (g *Gateway) callError(ctx context.Context, upstreamID string, err error) error {
+	if errors.Is(context.Cause(ctx), errCallTimeout) {
+		return &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("upstream %q did not answer within %v (--call-timeout)", upstreamID, g.cfg.CallTimeout)}
+	}
+	return upstreamError(upstreamID, err)
 }
 
 // ptCancelled tells a pass-through session's upstream that the calls ids

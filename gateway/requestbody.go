@@ -51,36 +51,40 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool
 // reads numeric ids as float64, so larger ones come back changed.
 const maxExactID = 1 << 53
 
-// unechoableID finds a numeric id in a JSON-RPC body (one message or a
-// batch) that would not come back exactly as sent: not a plain integer, or
-// beyond ±2^53. A client could not match the answer to its request, so such
-// a request is refused before it goes anywhere. A body that does not parse
-// is left to the next hop, which answers it as before.
-func unechoableID(body []byte) *jsonrpc.Error {
-	var batch []struct {
-		ID json.RawMessage `json:"id"`
+// inspectIDs counts the calls (requests expecting an answer) in a JSON-RPC
+// body, one message or a batch, and finds a numeric id that would not come
+// back exactly as sent: not a plain integer, or beyond ±2^53. A client
+// could not match the answer to its request, so such a request is refused
+// before it goes anywhere. A body that does not parse is left to the next
+// hop, which answers it as before.
+func inspectIDs(body []byte) (calls int, bad *jsonrpc.Error) {
+	type message struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
 	}
+	var batch []message
 	body = bytes.TrimSpace(body)
 	if len(body) > 0 && body[0] == '[' {
 		if json.Unmarshal(body, &batch) != nil {
-			return nil
+			return 0, nil
 		}
 	} else {
-		var one struct {
-			ID json.RawMessage `json:"id"`
-		}
+		var one message
 		if json.Unmarshal(body, &one) != nil {
-			return nil
+			return 0, nil
 		}
-		batch = append(batch, one)
+		batch = []message{one}
 	}
 	for _, m := range batch {
 		if !exactID(m.ID) {
-			return &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: fmt.Sprintf(
+			return 0, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: fmt.Sprintf(
 				"JSON-RPC id %s cannot be echoed exactly: use a string, or an integer from -%d to %d", m.ID, maxExactID, maxExactID)}
 		}
+		if m.Method != "" && len(m.ID) > 0 && string(m.ID) != "null" {
+			calls++
+		}
 	}
-	return nil
+	return calls, nil
 }
 
 // exactID reports whether a raw id is absent, null, a string or an integer

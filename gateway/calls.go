@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -68,26 +67,9 @@ func (c *callContexts) bind(ctx context.Context, req mcp.Request) (context.Conte
 // callIDs returns the raw ids of the calls (requests that expect an answer)
 // in a JSON-RPC body, one message or a batch; nothing if it does not parse.
 func callIDs(body []byte) []json.RawMessage {
-	type message struct {
-		ID     json.RawMessage `json:"id"`
-		Method string          `json:"method"`
-	}
-	var batch []message
-	body = bytes.TrimSpace(body)
-	if len(body) > 0 && body[0] == '[' {
-		if json.Unmarshal(body, &batch) != nil {
-			return nil
-		}
-	} else {
-		var one message
-		if json.Unmarshal(body, &one) != nil {
-			return nil
-		}
-		batch = []message{one}
-	}
 	var ids []json.RawMessage
-	for _, m := range batch {
-		if m.Method != "" && len(m.ID) > 0 && string(m.ID) != "null" {
+	for _, m := range envelopes(body) {
+		if m.isCall() {
 			ids = append(ids, m.ID)
 		}
 	}

@@ -58,33 +58,43 @@ const maxExactID = 1 << 53
 // before it goes anywhere. A body that does not parse is left to the next
 // hop, which answers it as before.
 func inspectIDs(body []byte) (calls int, bad *jsonrpc.Error) {
-	type message struct {
-		ID     json.RawMessage `json:"id"`
-		Method string          `json:"method"`
-	}
-	var batch []message
-	body = bytes.TrimSpace(body)
-	if len(body) > 0 && body[0] == '[' {
-		if json.Unmarshal(body, &batch) != nil {
-			return 0, nil
-		}
-	} else {
-		var one message
-		if json.Unmarshal(body, &one) != nil {
-			return 0, nil
-		}
-		batch = []message{one}
-	}
-	for _, m := range batch {
+	for _, m := range envelopes(body) {
 		if !exactID(m.ID) {
 			return 0, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: fmt.Sprintf(
 				"JSON-RPC id %s cannot be echoed exactly: use a string, or an integer from -%d to %d", m.ID, maxExactID, maxExactID)}
 		}
-		if m.Method != "" && len(m.ID) > 0 && string(m.ID) != "null" {
+		if m.isCall() {
 			calls++
 		}
 	}
 	return calls, nil
+}
+
+// envelope is what the gateway reads of a JSON-RPC message.
+type envelope struct {
+	ID     json.RawMessage `json:"id"`
+	Method string          `json:"method"`
+}
+
+// isCall reports whether the message is a request that expects an answer.
+func (m envelope) isCall() bool { return m.Method != "" && len(m.ID) > 0 && string(m.ID) != "null" }
+
+// envelopes reads the messages of a JSON-RPC body, one message or a batch;
+// nothing if it does not parse.
+func envelopes(body []byte) []envelope {
+	body = bytes.TrimSpace(body)
+	if len(body) > 0 && body[0] == '[' {
+		var batch []envelope
+		if json.Unmarshal(body, &batch) != nil {
+			return nil
+		}
+		return batch
+	}
+	var one envelope
+	if json.Unmarshal(body, &one) != nil {
+		return nil
+	}
+	return []envelope{one}
 }
 
 // exactID reports whether a raw id is absent, null, a string or an integer

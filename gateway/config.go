@@ -54,6 +54,19 @@ type Config struct {
 	// ProbeAfterIdle: an upstream session unused this long is pinged before
 	// reuse and rebuilt if the ping fails. Default 30 s.
 	ProbeAfterIdle time.Duration
+	// BodyTimeout bounds reading a POST body once its headers are in: a
+	// body that does not arrive in time gets 408. Default 10 s; negative = none.
+	BodyTimeout time.Duration
+	// ForwardTimeout bounds how long a request forwarded to the session's
+	// owner replica waits for the owner's response headers (504 past it).
+	// Keep it above CallTimeout: a /mcp call is answered only when done.
+	// A frozen owner is found out sooner, by its heartbeat lapsing.
+	// Default 5 min 30 s; negative = none.
+	ForwardTimeout time.Duration
+	// CallTimeout bounds one upstream call (tools/call, tools/list, or a
+	// pass-through POST carrying a request): past it the call is cancelled
+	// upstream and the client gets an error. Default 5 min; negative = none.
+	CallTimeout time.Duration
 }
 
 const (
@@ -64,6 +77,9 @@ const (
 	defaultProbeAfterIdle  = 30 * time.Second
 	defaultOwnershipTTL    = 10 * time.Second
 	defaultHeartbeatTTL    = 3 * time.Second
+	defaultBodyTimeout     = 10 * time.Second
+	defaultForwardTimeout  = 5*time.Minute + 30*time.Second
+	defaultCallTimeout     = 5 * time.Minute
 )
 
 func (c *Config) applyDefaults() error {
@@ -81,6 +97,15 @@ func (c *Config) applyDefaults() error {
 	}
 	if c.ProbeAfterIdle <= 0 {
 		c.ProbeAfterIdle = defaultProbeAfterIdle
+	}
+	if c.BodyTimeout == 0 {
+		c.BodyTimeout = defaultBodyTimeout
+	}
+	if c.ForwardTimeout == 0 {
+		c.ForwardTimeout = defaultForwardTimeout
+	}
+	if c.CallTimeout == 0 {
+		c.CallTimeout = defaultCallTimeout
 	}
 	if c.OwnershipTTL <= 0 {
 		c.OwnershipTTL = defaultOwnershipTTL

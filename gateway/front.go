@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -35,7 +33,8 @@ const firstSessionlessRevision = "2026-07-28"
 // serveMCP is the front of one MCP route. It settles every transport edge the
 // SDK handler would answer differently (or not at all) before handing the
 // request over: auth, session id checks, 405 on session-less GET, 400 on
-// session-less non-initialize POST, 404 on unknown sessions, 413 on big bodies.
+// session-less non-initialize POST, 404 on unknown sessions, 413 on big bodies,
+// 408 on slow bodies, 400 on JSON-RPC ids that would not come back exactly.
 func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string) {
 	if v := r.Header.Get(headerProtocolVersion); v != "" && !slices.Contains(sessionRevisions, v) {
 		// A POST may probe a newer revision; the SDK answers it in JSON-RPC.
@@ -56,6 +55,10 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 			return
 		}
 	}
+	var (
+		body  []byte
+		calls int // requests in a POST body that expect an answer
+	)
 	switch r.Method {
 	case http.MethodGet:
 		if sid == "" {
@@ -68,9 +71,17 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 			return
 		}
 	case http.MethodPost:
-		r.Body = http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes)
+		var ok bool
+		if body, ok = g.readBody(w, r); !ok {
+			return
+		}
+		var bad *jsonrpc.Error
+		if calls, bad = inspectIDs(body); bad != nil {
+			writeRPCError(w, http.StatusBadRequest, bad)
+			return
+		}
 		if sid == "" {
-			g.sessionlessPOST(w, r, route)
+			g.sessionlessPOST(w, r, route, body)
 			return
 		}
 	default:
@@ -103,8 +114,13 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 		return
 	}
 	if d.pt != nil {
-		g.ptServe(w, r, d)
+		g.ptServe(w, r, d, calls > 0)
 		return
+	}
+	if r.Method == http.MethodPost {
+		defer g.calls.track(r)()
+	} else {
+		r.Header.Del(headerCallToken)
 	}
 	g.sdkHandler(route).ServeHTTP(w, r)
 }
@@ -123,16 +139,7 @@ func (g *Gateway) sessionlessGET(w http.ResponseWriter, r *http.Request) {
 // sessionlessPOST lets through only what may open a session (initialize, or
 // a server/discover probe); anything else gets 400 rather than a throwaway
 // session (TRN-2).
-func (g *Gateway) sessionlessPOST(w http.ResponseWriter, r *http.Request, route string) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		if errors.As(err, new(*http.MaxBytesError)) {
-			httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", g.cfg.MaxBodyBytes))
-			return
-		}
-		httpError(w, http.StatusBadRequest, "reading request body: "+err.Error())
-		return
-	}
+func (g *Gateway) sessionlessPOST(w http.ResponseWriter, r *http.Request, route string, body []byte) {
 	trimmed := bytes.TrimSpace(body)
 	if !bytes.HasPrefix(trimmed, []byte("[")) {
 		var msg struct {
@@ -153,7 +160,6 @@ func (g *Gateway) sessionlessPOST(w http.ResponseWriter, r *http.Request, route 
 			return
 		}
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
 	g.sdkHandler(route).ServeHTTP(w, r)
 }
 

@@ -59,26 +59,20 @@ func TestEachResultStateShowsAsSuch(t *testing.T) {
 			t.Error("the could-not-judge mark is shown as evidence")
 		}
 	}
-	var md, html bytes.Buffer
-	if err := m.WriteMarkdown(&md); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.WriteHTML(&html); err != nil {
-		t.Fatal(err)
-	}
+	md, page := markdown(t, m), html(t, m)
 	for _, want := range []string{
 		"| ISO-1 | MUST | pass |", "| EVI-1 | MUST | **FAIL** | [EVI-1] DELETE ends the upstream session: upstream session still live",
 		"| TRN-2 | SHOULD | *warn* | TRN-2 (SHOULD) not met", "| SEC-4 | MUST | skip |",
 		"| SHD-2 | MUST | **error** | [SHD-2] SIGTERM with 50 wedged sessions: could not judge: a precondition owned by ISO-1 did not hold: 3 upstream sessions, want 50",
 		"1 error", "1 fail", "1 warn", "1 skip",
 	} {
-		if !strings.Contains(md.String(), want) {
-			t.Errorf("summary.md lacks %q:\n%s", want, md.String())
+		if !strings.Contains(md, want) {
+			t.Errorf("summary.md lacks %q:\n%s", want, md)
 		}
 	}
 	for _, want := range []string{`<tr class="pass" id="ISO-1">`, `<tr class="fail" id="EVI-1">`, `<tr class="warn" id="TRN-2">`,
 		`<tr class="skip" id="SEC-4">`, `<tr class="error" id="SHD-2">`, `<span class="badge error">error</span>`, `class="spec-error"`} {
-		if !strings.Contains(html.String(), want) {
+		if !strings.Contains(page, want) {
 			t.Errorf("report.html lacks %q", want)
 		}
 	}

@@ -28,14 +28,25 @@ const (
 	Skip     Status = "skip"     // the target lacks a capability or profile
 	Deferred Status = "deferred" // no spec yet, on purpose
 	NotRun   Status = "not run"  // has specs, none of which ran (filtered out)
+	// Error: a spec could not judge the requirement (the set-up failed, or
+	// a precondition another requirement owns did not hold). It is not a
+	// failure of the requirement, and not a pass either.
+	Error Status = "error"
+	// ExpectedFailure: the requirement failed and the baseline lists it.
+	ExpectedFailure Status = "expected failure"
+	// StaleBaseline: the baseline lists the requirement but it passed.
+	StaleBaseline Status = "stale baseline"
 )
 
 // Row is one requirement in the matrix.
 type Row struct {
 	Requirement catalog.Requirement
 	Status      Status
-	// Reason explains a fail, warn, skip or deferral.
-	Reason   string
+	// Reason explains a fail, warn, skip, error or deferral.
+	Reason string
+	// Owners are the owners of the preconditions that did not hold when
+	// the status is error (requirement IDs, or "setup").
+	Owners   []string
 	Evidence []Evidence
 	Specs    []Spec
 	// Duration is the time its specs took together.
@@ -44,7 +55,9 @@ type Row struct {
 
 // Spec is one spec that proves the row's requirement.
 type Spec struct {
-	Text     string
+	Text string
+	// State is Ginkgo's state of the spec, or "error" for a spec that
+	// failed because it could not judge.
 	State    string
 	Duration time.Duration
 	Failure  string
@@ -77,6 +90,8 @@ type Matrix struct {
 	// Revisions counts the MCP protocol revisions client sessions
 	// negotiated with the gateway, by revision.
 	Revisions map[string]int
+	// Baseline is the expected-failures baseline applied (nil: none).
+	Baseline *Baseline
 	// groups are the catalogue's requirement groups, in order.
 	groups []catalog.Group
 }
@@ -90,6 +105,10 @@ type SuiteResult struct {
 	Specs       int
 	// Failures are suite-level failures (setup, special reasons).
 	Failures []string
+	// Errors are set-up nodes that could not judge (conformance.CouldNotJudge
+	// outside a spec): the suite's specs did not run, through no fault of
+	// the requirements.
+	Errors []string
 }
 
 // Load reads a Ginkgo JSON report (a list of suite reports).
@@ -119,7 +138,12 @@ func Build(c *catalog.Catalog, reports []types.Report) *Matrix {
 			m.readRunEntries(s)
 			if s.LeafNodeType != types.NodeTypeIt {
 				if s.State.Is(types.SpecStateFailureStates) {
-					sr.Failures = append(sr.Failures, fmt.Sprintf("%s: %s", s.LeafNodeType, s.Failure.Message))
+					line := fmt.Sprintf("%s: %s", s.LeafNodeType, s.Failure.Message)
+					if _, ok := judgementOf(s); ok {
+						sr.Errors = append(sr.Errors, line)
+					} else {
+						sr.Failures = append(sr.Failures, line)
+					}
 				}
 				continue
 			}
@@ -148,18 +172,22 @@ func Build(c *catalog.Catalog, reports []types.Report) *Matrix {
 func buildRow(req catalog.Requirement, specs []types.SpecReport) Row {
 	row := Row{Requirement: req}
 	sort.SliceStable(specs, func(i, j int) bool { return specs[i].LeafNodeText < specs[j].LeafNodeText })
-	var failed, warned, passed, skipped, ran []string
+	var failed, errored, warned, passed, skipped, ran []string
 	var setup []Evidence // shown after the specs' own evidence
 	for _, s := range specs {
 		sp := Spec{Text: s.LeafNodeText, State: s.State.String(), Duration: s.RunTime, Location: s.LeafNodeLocation.String()}
 		if s.State.Is(types.SpecStateFailureStates) {
 			sp.Failure = s.Failure.Message
 		}
+		judgement, couldNotJudge := judgementOf(s)
+		if couldNotJudge && s.State.Is(types.SpecStateFailureStates) {
+			sp.State = string(Error)
+		}
 		row.Duration += s.RunTime
 		for _, e := range s.ReportEntries {
 			ev := Evidence{Spec: s.LeafNodeText, Name: e.Name, Value: e.StringRepresentation()}
 			switch {
-			case e.Name == conformance.EntryTarget || e.Name == conformance.EntryRevision:
+			case e.Name == conformance.EntryTarget || e.Name == conformance.EntryRevision || e.Name == conformance.EntryCouldNotJudge:
 				// About the run, not the requirement: see readRunEntries.
 			case strings.HasPrefix(e.Name, conformance.EntryLogPrefix):
 				sp.Logs = append(sp.Logs, ev)
@@ -173,6 +201,12 @@ func buildRow(req catalog.Requirement, specs []types.SpecReport) Row {
 		}
 		row.Specs = append(row.Specs, sp)
 		switch {
+		case sp.State == string(Error):
+			errored = append(errored, fmt.Sprintf("%s: %s", s.LeafNodeText, firstLine(judgement.String())))
+			if !slices.Contains(row.Owners, judgement.Owner) {
+				row.Owners = append(row.Owners, judgement.Owner)
+			}
+			ran = append(ran, s.LeafNodeText)
 		case s.State.Is(types.SpecStateFailureStates):
 			failed = append(failed, fmt.Sprintf("%s: %s", s.LeafNodeText, firstLine(s.Failure.Message)))
 			ran = append(ran, s.LeafNodeText)
@@ -195,7 +229,10 @@ func buildRow(req catalog.Requirement, specs []types.SpecReport) Row {
 	case len(specs) == 0:
 		row.Status, row.Reason = NotRun, "no spec of this requirement was in the run"
 	case len(failed) > 0:
+		// A failure is a verdict even when a sibling spec could not judge.
 		row.Status, row.Reason = Fail, strings.Join(failed, "; ")
+	case len(errored) > 0:
+		row.Status, row.Reason = Error, strings.Join(errored, "; ")
 	case len(warned) > 0:
 		row.Status, row.Reason = Warn, strings.Join(warned, "; ")
 	case len(passed) > 0:
@@ -268,21 +305,70 @@ func (m *Matrix) Row(id string) (Row, bool) {
 	return Row{}, false
 }
 
-// Verdict is the run's overall outcome: fail when a MUST or a declared
-// PROFILE requirement failed (or a SHOULD under strict mode, which the
-// specs already report as failed), or when a suite failed outside its specs.
+// Verdict is the run's overall outcome:
+//   - fail when a MUST or a declared PROFILE requirement failed (or a SHOULD
+//     under strict mode, which the specs already report as failed), when a
+//     baselined requirement passed (a stale baseline), or when a suite failed
+//     outside its specs;
+//   - error when nothing failed but something could not be judged;
+//   - pass otherwise: every requirement passed, warned (SHOULD), was
+//     skipped, not run, deferred, or failed as the baseline expects.
 func (m *Matrix) Verdict() Status {
+	verdict := Pass
 	for _, r := range m.Rows {
-		if r.Status == Fail {
+		switch r.Status {
+		case Fail, StaleBaseline:
 			return Fail
+		case Error:
+			verdict = Error
 		}
 	}
 	for _, s := range m.Suites {
 		if len(s.Failures) > 0 {
 			return Fail
 		}
+		if len(s.Errors) > 0 {
+			verdict = Error
+		}
 	}
-	return Pass
+	return verdict
+}
+
+// Exit codes of the commands that judge a run (reports/cmd/report,
+// reports/cmd/verdict). 2 is kept for a command that could not judge at all
+// (bad flags, an unreadable report, a baseline naming unknown IDs).
+const (
+	ExitPass  = 0
+	ExitFail  = 1
+	ExitUsage = 2
+	ExitError = 3
+)
+
+// ExitCode is the exit code of a verdict: 0 pass, 1 fail, 3 error.
+func ExitCode(verdict Status) int {
+	switch verdict {
+	case Pass:
+		return ExitPass
+	case Error:
+		return ExitError
+	default:
+		return ExitFail
+	}
+}
+
+// judgementOf reads the mark conformance.CouldNotJudge leaves on a spec.
+func judgementOf(s types.SpecReport) (conformance.Judgement, bool) {
+	for _, e := range s.ReportEntries {
+		if e.Name != conformance.EntryCouldNotJudge {
+			continue
+		}
+		j, err := conformance.DecodeJudgement(e.StringRepresentation())
+		if err != nil {
+			j = conformance.Judgement{Owner: "unknown", Reason: e.StringRepresentation()}
+		}
+		return j, true
+	}
+	return conformance.Judgement{}, false
 }
 
 // readRunEntries takes what a spec or setup node recorded about the run:

@@ -39,6 +39,9 @@ func (m *Matrix) WriteMarkdown(w io.Writer) error {
 		for _, f := range s.Failures {
 			fmt.Fprintf(&b, "  - suite failure: %s\n", mdCell(f, 300))
 		}
+		for _, e := range s.Errors {
+			fmt.Fprintf(&b, "  - suite error (could not judge): %s\n", mdCell(e, 300))
+		}
 	}
 	if len(m.Unmatched) > 0 {
 		fmt.Fprintf(&b, "\nSpecs naming no requirement (a defect): %s\n", strings.Join(m.Unmatched, "; "))
@@ -94,6 +97,9 @@ func (m *Matrix) About() [][2]string {
 	} else {
 		add("target", "not recorded by this run")
 	}
+	if m.Baseline != nil {
+		add("baseline", m.Baseline.Describe())
+	}
 	add("protocol revision", m.RevisionList())
 	add("run time", fmt.Sprintf("%s over %d suite(s)", m.RunTime().Round(time.Millisecond), len(m.Suites)))
 	add("generated", m.Generated.UTC().Format(time.RFC3339))
@@ -138,6 +144,12 @@ func statusMark(s Status) string {
 		return "**FAIL**"
 	case Warn:
 		return "*warn*"
+	case Error:
+		return "**error**"
+	case StaleBaseline:
+		return "**STALE BASELINE**"
+	case ExpectedFailure:
+		return "*expected failure*"
 	default:
 		return string(s)
 	}
@@ -184,6 +196,10 @@ var funcs = template.FuncMap{
 	"status": func(s Status) string { return string(s) },
 	"inc":    func(n int) int { return n + 1 },
 	"clip":   clip,
+	// explained: statuses whose reason the comparison shows in the cell.
+	"explained": func(s Status) bool {
+		return s == Fail || s == Warn || s == Error || s == StaleBaseline || s == ExpectedFailure
+	},
 }
 
 // WriteHTML writes the full report, self-contained (no scripts, fonts or

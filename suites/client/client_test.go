@@ -6,8 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpgw/conformance/fakes/counter"
 )
@@ -112,20 +115,129 @@ func TestMessageReadsJSONAndEventStreams(t *testing.T) {
 	}
 }
 
-func TestToolValueReadsTheCounterContract(t *testing.T) {
-	ok := &Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}},
-		Body: []byte(`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"{\"value\":7}"}],"structuredContent":{"value":7}}}`)}
-	if v, err := ok.ToolValue(); err != nil || v != 7 {
-		t.Errorf("ToolValue: %d, %v; want 7", v, err)
-	}
-	for name, bad := range map[string]*Response{
-		"404":        {Status: 404, Body: []byte("unknown session")},
-		"rpc error":  {Status: 200, Body: []byte(`{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"nope"}}`)},
-		"tool error": {Status: 200, Body: []byte(`{"jsonrpc":"2.0","id":1,"result":{"isError":true,"content":[]}}`)},
+// toolAnswer is a 200 JSON-RPC answer to tools/call with result as given.
+func toolAnswer(result string) *Response {
+	return &Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: []byte(`{"jsonrpc":"2.0","id":1,"result":` + result + `}`)}
+}
+
+func TestToolValueReadsStructuredOrTextContent(t *testing.T) {
+	for name, tc := range map[string]struct {
+		result string
+		want   int
+	}{
+		"structured and text": {`{"content":[{"type":"text","text":"{\"value\":7}"}],"structuredContent":{"value":7}}`, 7},
+		"structured only":     {`{"content":[],"structuredContent":{"value":7}}`, 7},
+		"structured wins":     {`{"content":[{"type":"text","text":"8"}],"structuredContent":{"value":7}}`, 7},
+		"text JSON only":      {`{"content":[{"type":"text","text":"{\"value\":7}"}]}`, 7},
+		"text integer only":   {`{"content":[{"type":"text","text":" 7\n"}]}`, 7},
 	} {
-		if _, err := bad.ToolValue(); err == nil {
-			t.Errorf("%s: ToolValue should fail", name)
+		if v, err := toolAnswer(tc.result).ToolValue(); err != nil || v != tc.want {
+			t.Errorf("%s: ToolValue = %d, %v; want %d", name, v, err, tc.want)
 		}
+	}
+	for name, tc := range map[string]struct {
+		resp  *Response
+		quote string // the error must say this
+	}{
+		"404":          {&Response{Status: 404, Body: []byte("unknown session")}, "unknown session"},
+		"rpc error":    {&Response{Status: 200, Body: []byte(`{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"nope"}}`)}, "nope"},
+		"tool error":   {toolAnswer(`{"isError":true,"content":[{"type":"text","text":"upstream gone"}]}`), "upstream gone"},
+		"error value":  {toolAnswer(`{"isError":true,"content":[{"type":"text","text":"5"}],"structuredContent":{"value":5}}`), "tool error"},
+		"no value":     {toolAnswer(`{"content":[{"type":"text","text":"five"}]}`), "five"},
+		"other object": {toolAnswer(`{"structuredContent":{"count":5}}`), "count"},
+	} {
+		_, err := tc.resp.ToolValue()
+		if err == nil || !strings.Contains(err.Error(), tc.quote) {
+			t.Errorf("%s: ToolValue error %v, want one quoting %q", name, err, tc.quote)
+		}
+	}
+}
+
+// textServer serves tools whose results carry the counter value in the
+// different forms a gateway may forward.
+func textServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	s := mcp.NewServer(&mcp.Implementation{Name: "forms", Version: "v1"}, nil)
+	tool := func(name string, res *mcp.CallToolResult) {
+		s.AddTool(&mcp.Tool{Name: name, InputSchema: map[string]any{"type": "object"}},
+			func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return res, nil })
+	}
+	text := func(s string) []mcp.Content { return []mcp.Content{&mcp.TextContent{Text: s}} }
+	tool("structured", &mcp.CallToolResult{Content: text("{}"), StructuredContent: map[string]any{"value": 7}})
+	tool("text-json", &mcp.CallToolResult{Content: text(`{"value":7}`)})
+	tool("text-int", &mcp.CallToolResult{Content: text("7")})
+	tool("no-value", &mcp.CallToolResult{Content: text("seven")})
+	tool("tool-error", &mcp.CallToolResult{IsError: true, Content: text("upstream gone")})
+	srv := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, nil))
+	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close() })
+	return srv
+}
+
+func TestSessionCallReadsStructuredOrTextContent(t *testing.T) {
+	srv := textServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := Connect(ctx, srv.URL, Options{NoStandaloneSSE: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, tool := range []string{"structured", "text-json", "text-int"} {
+		if v, err := s.Call(ctx, tool, nil); err != nil || v != 7 {
+			t.Errorf("%s: Call = %d, %v; want 7", tool, v, err)
+		}
+	}
+	if _, err := s.Call(ctx, "no-value", nil); err == nil || !strings.Contains(err.Error(), "seven") {
+		t.Errorf("no-value: error %v, want one quoting the text", err)
+	}
+	var te *ToolError
+	if _, err := s.Call(ctx, "tool-error", nil); !errors.As(err, &te) || !strings.Contains(err.Error(), "upstream gone") {
+		t.Errorf("tool-error: error %v, want a ToolError quoting the text", err)
+	}
+}
+
+// A gateway that redirects /mcp to /mcp/ has not answered on /mcp: the raw
+// client shows the 307 and where it points, and never reaches /mcp/.
+func TestRawDoesNotFollowRedirects(t *testing.T) {
+	var followed atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("/mcp", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/mcp/", http.StatusTemporaryRedirect)
+	})
+	mux.HandleFunc("/mcp/", func(w http.ResponseWriter, r *http.Request) {
+		followed.Add(1)
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	ctx := context.Background()
+	raw := &Raw{Base: srv.URL}
+
+	res, err := raw.CallTool(ctx, "/mcp", "sid", "get", nil)
+	if err != nil || res.Status != http.StatusTemporaryRedirect || res.Location() != "/mcp/" {
+		t.Fatalf("POST: %v, %+v; want the 307 to /mcp/", err, res)
+	}
+	if _, err := res.ToolValue(); err == nil || !strings.Contains(err.Error(), "redirect to /mcp/") {
+		t.Errorf("ToolValue of a 307: %v, want an error naming the redirect", err)
+	}
+	if _, err := raw.Initialize(ctx, "/mcp"); err == nil || !strings.Contains(err.Error(), "redirect to /mcp/") {
+		t.Errorf("Initialize on a 307: %v, want an error naming the redirect", err)
+	}
+	if get, err := raw.Get(ctx, "/mcp", "sid", time.Second); err != nil || get.Status != http.StatusTemporaryRedirect {
+		t.Errorf("GET: %v, %+v; want the 307", err, get)
+	}
+	s, err := raw.OpenStream(ctx, "/mcp", "sid", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s.Status != http.StatusTemporaryRedirect || s.Header.Get("Location") != "/mcp/" {
+		t.Errorf("stream: %d %v; want the 307 to /mcp/", s.Status, s.Header)
+	}
+	if n := followed.Load(); n != 0 {
+		t.Errorf("the redirect was followed %d times", n)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -55,6 +56,31 @@ type Response struct {
 // maxBody bounds how much of a response body is kept.
 const maxBody = 4 << 20
 
+// httpClient sends every Raw request. It never follows a redirect: a
+// gateway that answers /mcp with a 307 to /mcp/ has not answered, and the
+// 3xx (with its Location) is the evidence. Requests are bounded by their
+// contexts, as with http.DefaultClient before.
+var httpClient = &http.Client{
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// Location is where a 3xx response points ("" for any other response).
+func (resp *Response) Location() string {
+	if resp.Status/100 != 3 {
+		return ""
+	}
+	return resp.Header.Get("Location")
+}
+
+// statusText describes the status for an error message: the code, and for
+// a redirect where it points.
+func (resp *Response) statusText() string {
+	if loc := resp.Location(); loc != "" {
+		return fmt.Sprintf("status %d (redirect to %s, not followed)", resp.Status, loc)
+	}
+	return fmt.Sprintf("status %d", resp.Status)
+}
+
 func (r *Raw) timeout() time.Duration {
 	if r.Timeout > 0 {
 		return r.Timeout
@@ -90,7 +116,7 @@ func (r *Raw) Do(ctx context.Context, method, path string, h http.Header, body [
 		return nil, err
 	}
 	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -119,7 +145,7 @@ func (r *Raw) Headers(ctx context.Context, method, path string, h http.Header, w
 		return nil, err
 	}
 	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s %s: %w within %s", method, path, ErrNoHeaders, within)
@@ -272,7 +298,7 @@ func (r *Raw) Initialize(ctx context.Context, path string) (*Handshake, error) {
 		return nil, fmt.Errorf("initialize on %s: %w", path, err)
 	}
 	if resp.Status != http.StatusOK {
-		return nil, fmt.Errorf("initialize on %s: status %d: %s", path, resp.Status, Clip(resp.Body, 300))
+		return nil, fmt.Errorf("initialize on %s: %s: %s", path, resp.statusText(), Clip(resp.Body, 300))
 	}
 	msg, err := resp.Message()
 	if err != nil {
@@ -334,12 +360,12 @@ func Wire(ctx context.Context, addr string, request []byte, timeout time.Duratio
 }
 
 // ToolValue reads a tools/call answer from the counter contract: a 200 whose
-// JSON-RPC result carries structured content {"value": N}. Anything else (a
-// status other than 200, a JSON-RPC error, a tool error) is an error that
-// quotes what came back.
+// JSON-RPC result carries {"value": N} (see counterValue for where). Anything
+// else (a status other than 200, a JSON-RPC error, a tool error) is an error
+// that quotes what came back.
 func (resp *Response) ToolValue() (int, error) {
 	if resp.Status != http.StatusOK {
-		return 0, fmt.Errorf("status %d: %s", resp.Status, Clip(resp.Body, 300))
+		return 0, fmt.Errorf("%s: %s", resp.statusText(), Clip(resp.Body, 300))
 	}
 	msg, err := resp.Message()
 	if err != nil {
@@ -349,16 +375,61 @@ func (resp *Response) ToolValue() (int, error) {
 		return 0, fmt.Errorf("JSON-RPC error %d: %s", msg.Error.Code, msg.Error.Message)
 	}
 	var res struct {
-		IsError           bool `json:"isError"`
-		StructuredContent struct {
-			Value *int `json:"value"`
-		} `json:"structuredContent"`
+		IsError           bool            `json:"isError"`
+		StructuredContent json.RawMessage `json:"structuredContent"`
+		Content           []struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		} `json:"content"`
 	}
 	if err := json.Unmarshal(msg.Result, &res); err != nil {
 		return 0, fmt.Errorf("tools/call result: %w: %s", err, Clip(msg.Result, 300))
 	}
-	if res.IsError || res.StructuredContent.Value == nil {
-		return 0, fmt.Errorf("tools/call result carries no value (isError %v): %s", res.IsError, Clip(msg.Result, 300))
+	var texts []string
+	for _, c := range res.Content {
+		if c.Type == "text" {
+			texts = append(texts, c.Text)
+		}
 	}
-	return *res.StructuredContent.Value, nil
+	if res.IsError {
+		return 0, fmt.Errorf("tools/call result is a tool error: %s", joinTexts(texts))
+	}
+	v, ok := counterValue(res.StructuredContent, texts)
+	if !ok {
+		return 0, fmt.Errorf("tools/call result carries no {\"value\": N}: %s", Clip(msg.Result, 300))
+	}
+	return v, nil
+}
+
+// counterValue reads the counter contract {"value": N} from a tool result:
+// its structured content or, failing that, its text content, whose text is
+// the JSON {"value": N} or a bare integer. A gateway that forwards only text
+// content must still be judged on the value.
+func counterValue(structured json.RawMessage, texts []string) (int, bool) {
+	var out struct {
+		Value *int `json:"value"`
+	}
+	if len(structured) > 0 {
+		if err := json.Unmarshal(structured, &out); err == nil && out.Value != nil {
+			return *out.Value, true
+		}
+	}
+	for _, t := range texts {
+		t = strings.TrimSpace(t)
+		if err := json.Unmarshal([]byte(t), &out); err == nil && out.Value != nil {
+			return *out.Value, true
+		}
+		if n, err := strconv.Atoi(t); err == nil {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+// joinTexts quotes a result's text content for an error message.
+func joinTexts(texts []string) string {
+	if len(texts) == 0 {
+		return "(no text content)"
+	}
+	return Clip([]byte(strings.Join(texts, " ")), 300)
 }

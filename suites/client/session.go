@@ -101,28 +101,27 @@ func (s *Session) Get(ctx context.Context, prefix string) (int, error) {
 	return s.Call(ctx, prefix+"get", nil)
 }
 
+// valueOf reads the counter contract from a tool result, as
+// Response.ToolValue does: structured content, or failing that text content.
 func valueOf(res *mcp.CallToolResult) (int, error) {
-	var out struct {
-		Value *int `json:"value"`
-	}
+	var structured json.RawMessage
 	if res.StructuredContent != nil {
 		data, err := json.Marshal(res.StructuredContent)
 		if err != nil {
 			return 0, err
 		}
-		if err := json.Unmarshal(data, &out); err == nil && out.Value != nil {
-			return *out.Value, nil
-		}
+		structured = data
 	}
-	// Fall back to JSON text content, as the SDK fills it from structured output.
+	var texts []string
 	for _, c := range res.Content {
 		if t, ok := c.(*mcp.TextContent); ok {
-			if err := json.Unmarshal([]byte(t.Text), &out); err == nil && out.Value != nil {
-				return *out.Value, nil
-			}
+			texts = append(texts, t.Text)
 		}
 	}
-	return 0, errors.New("result carries no structured {\"value\": N}: " + textOf(res))
+	if v, ok := counterValue(structured, texts); ok {
+		return v, nil
+	}
+	return 0, errors.New("result carries no {\"value\": N}: " + textOf(res))
 }
 
 func textOf(res *mcp.CallToolResult) string {

@@ -52,7 +52,7 @@ func (r *Raw) OpenStream(ctx context.Context, path, session string, within time.
 	}
 	late := time.AfterFunc(within, cancel) // bounds the wait for headers only
 	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if !late.Stop() {
 		if err == nil {
 			resp.Body.Close()

@@ -78,6 +78,9 @@ func Compare(c *catalog.Catalog, bug string, m *reports.Matrix) Result {
 			if !slices.Contains(res.Expected, id) {
 				res.Unexpected = append(res.Unexpected, id)
 			}
+		case reports.Error:
+			// Could not judge: neither the bug caught nor a clean pass.
+			res.Unexpected = append(res.Unexpected, id)
 		case reports.Skip, reports.NotRun:
 			res.Skipped = append(res.Skipped, id)
 		}

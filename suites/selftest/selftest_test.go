@@ -33,6 +33,10 @@ func TestCompare(t *testing.T) {
 	if extra.OK() || len(extra.Unexpected) != 1 || extra.Unexpected[0] != "EVI-6" {
 		t.Errorf("a warning outside the expectations should count: %+v", extra)
 	}
+	judged := Compare(c, "shared-upstream", matrix(c, map[string]reports.Status{"ISO-1": reports.Fail, "ISO-2": reports.Error}))
+	if judged.OK() || len(judged.Missing) != 1 || len(judged.Unexpected) != 1 || judged.Unexpected[0] != "ISO-2" {
+		t.Errorf("a requirement that could not be judged has not caught the bug, and is unexpected: %+v", judged)
+	}
 	base := Compare(c, Baseline, matrix(c, map[string]reports.Status{"SHD-5": reports.Skip}))
 	if !base.OK() || len(base.Skipped) != 1 {
 		t.Errorf("a clean baseline with a skip should be ok: %+v", base)

@@ -28,10 +28,17 @@ var _ = conformance.Describe("SHD", func() {
 	conformance.It("SHD-1", "SIGTERM with an upstream whose DELETE never answers exits within 2 x timeout + 1 s", func(ctx SpecContext) {
 		fixture.Require(targetconf.Signals)
 		w := fixture.Wedge("w", wedge.Delete)
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(w)})
-		s := gw.Connect(ctx, "/mcp", client.Options{})
-		steps.IncrementTimes(ctx, s, "w.", 1)
-		Expect(steps.LiveIDs(w.Stats(ctx))).To(HaveLen(1))
+		// A replica that never gets ready, or that holds no upstream
+		// session to close, leaves nothing for SHD-1 to judge.
+		var gw *fixture.Gateway
+		conformance.Precondition(conformance.OwnerSetup, func() {
+			gw = fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(w)})
+		})
+		conformance.Precondition("ISO-4", func() {
+			s := gw.Connect(ctx, "/mcp", client.Options{})
+			steps.IncrementTimes(ctx, s, "w.", 1)
+			Expect(steps.LiveIDs(w.Stats(ctx))).To(HaveLen(1), "the downstream session should hold one upstream session")
+		})
 
 		terminateWithinBound(gw, gw.Replica(0))
 	})
@@ -42,19 +49,23 @@ var _ = conformance.Describe("SHD", func() {
 		const n = 50
 		tokens, token := steps.Identities(n)
 		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(w), Tokens: tokens})
-		errs := steps.Concurrently(n, func(i int) error {
-			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			s, err := client.Connect(cctx, gw.MCP(), client.Options{NoStandaloneSSE: true, Token: token(i)})
-			if err != nil {
+		// Fewer wedged upstream sessions than downstream ones is an
+		// isolation failure (ISO-1), and leaves SHD-2 nothing to judge.
+		conformance.Precondition("ISO-1", func() {
+			errs := steps.Concurrently(n, func(i int) error {
+				cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				defer cancel()
+				s, err := client.Connect(cctx, gw.MCP(), client.Options{NoStandaloneSSE: true, Token: token(i)})
+				if err != nil {
+					return err
+				}
+				DeferCleanup(func() { _ = s.Close() })
+				_, err = s.Increment(cctx, "w.", 1)
 				return err
-			}
-			DeferCleanup(func() { _ = s.Close() })
-			_, err = s.Increment(cctx, "w.", 1)
-			return err
-		}, 10)
-		Expect(errs).To(BeEmpty())
-		Expect(steps.LiveIDs(w.Stats(ctx))).To(HaveLen(n), "each downstream session should hold its own wedged upstream session")
+			}, 10)
+			Expect(errs).To(BeEmpty())
+			Expect(steps.LiveIDs(w.Stats(ctx))).To(HaveLen(n), "each downstream session should hold its own wedged upstream session")
+		})
 		conformance.Evidence("wedged upstream sessions", n)
 
 		terminateWithinBound(gw, gw.Replica(0))
@@ -112,14 +123,19 @@ var _ = conformance.Describe("SHD", func() {
 		c1, c2 := fixture.Counter("c1"), fixture.Counter("c2")
 		tokens, token := steps.Identities(3)
 		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(c1, c2), Tokens: tokens})
-		for i := range 3 {
-			s := gw.Connect(ctx, "/mcp", client.Options{Token: token(i)})
-			steps.IncrementTimes(ctx, s, "c1.", 1)
-			steps.IncrementTimes(ctx, s, "c2.", 1)
-		}
-		held1, held2 := steps.LiveIDs(c1.Stats(ctx)), steps.LiveIDs(c2.Stats(ctx))
-		Expect(held1).To(HaveLen(3))
-		Expect(held2).To(HaveLen(3))
+		// Each session holding one upstream session on each upstream is
+		// ISO-4's to judge; without it SHD-4 has nothing to count.
+		var held1, held2 []string
+		conformance.Precondition("ISO-4", func() {
+			for i := range 3 {
+				s := gw.Connect(ctx, "/mcp", client.Options{Token: token(i)})
+				steps.IncrementTimes(ctx, s, "c1.", 1)
+				steps.IncrementTimes(ctx, s, "c2.", 1)
+			}
+			held1, held2 = steps.LiveIDs(c1.Stats(ctx)), steps.LiveIDs(c2.Stats(ctx))
+			Expect(held1).To(HaveLen(3), "3 downstream sessions should hold 3 upstream sessions on c1")
+			Expect(held2).To(HaveLen(3), "3 downstream sessions should hold 3 upstream sessions on c2")
+		})
 
 		terminateWithinBound(gw, gw.Replica(0))
 		steps.EventuallyEnded(ctx, c1, held1, time.Second)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -106,7 +105,8 @@ func (f *fuzzFront) serve(t *testing.T, req *http.Request) *httptest.ResponseRec
 	return res
 }
 
-func (f *fuzzFront) post(ctx context.Context, route, sid string, body []byte) *httptest.ResponseRecorder {
+// mcpRequest is a POST of body to route, in session sid when sid is set.
+func mcpRequest(ctx context.Context, route, sid string, body []byte) *http.Request {
 	req := httptest.NewRequestWithContext(ctx, http.MethodPost, routePath(route), bytes.NewReader(body))
 	for k, v := range postHeaders {
 		req.Header.Set(k, v)
@@ -115,8 +115,13 @@ func (f *fuzzFront) post(ctx context.Context, route, sid string, body []byte) *h
 		req.Header.Set(headerSessionID, sid)
 		req.Header.Set(headerProtocolVersion, "2025-06-18")
 	}
+	return req
+}
+
+// post is for setup, before there is a test to fail.
+func (f *fuzzFront) post(ctx context.Context, route, sid string, body []byte) *httptest.ResponseRecorder {
 	res := httptest.NewRecorder()
-	f.handler.ServeHTTP(res, req)
+	f.handler.ServeHTTP(res, mcpRequest(ctx, route, sid, body))
 	return res
 }
 
@@ -135,15 +140,11 @@ func (f *fuzzFront) endSessionsOpenedBy(t *testing.T, route string, res *httptes
 // canary: the initialized session on route still answers a tool call.
 func (f *fuzzFront) canary(t *testing.T, route string, after []byte) {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodPost, routePath(route), strings.NewReader(`{"jsonrpc":"2.0","id":"canary","method":"tools/call","params":{"name":"counter.get"}}`))
+	tool := "counter.get" // /mcp names tools <upstream>.<tool>
 	if route != "" {
-		req.Body = io.NopCloser(strings.NewReader(`{"jsonrpc":"2.0","id":"canary","method":"tools/call","params":{"name":"get"}}`))
+		tool = "get"
 	}
-	for k, v := range postHeaders {
-		req.Header.Set(k, v)
-	}
-	req.Header.Set(headerSessionID, f.sessions[route])
-	req.Header.Set(headerProtocolVersion, "2025-06-18")
+	req := mcpRequest(context.Background(), route, f.sessions[route], []byte(`{"jsonrpc":"2.0","id":"canary","method":"tools/call","params":{"name":"`+tool+`"}}`))
 	res := f.serve(t, req)
 	if res.Code != http.StatusOK || !strings.Contains(res.Body.String(), `"result"`) {
 		t.Fatalf("after %q on %s, the canary call got status %d: %s", clipQ(after), routePath(route), res.Code, clipQ(res.Body.Bytes()))
@@ -285,18 +286,13 @@ func FuzzJSONRPCBody(f *testing.F) {
 		if where&1 != 0 {
 			route = "counter"
 		}
-		withSession := where&2 != 0
-		req := httptest.NewRequest(http.MethodPost, routePath(route), bytes.NewReader(body))
-		for k, v := range postHeaders {
-			req.Header.Set(k, v)
+		sid := ""
+		if where&2 != 0 {
+			sid = g.sessions[route]
 		}
-		if withSession {
-			req.Header.Set(headerSessionID, g.sessions[route])
-			req.Header.Set(headerProtocolVersion, "2025-06-18")
-		}
-		res := g.serve(t, req)
+		res := g.serve(t, mcpRequest(context.Background(), route, sid, body))
 		if res.Code >= 500 {
-			t.Fatalf("POST %s (session %v) %q: status %d: %s", routePath(route), withSession, clipQ(body), res.Code, clipQ(res.Body.Bytes()))
+			t.Fatalf("POST %s (session %q) %q: status %d: %s", routePath(route), sid, clipQ(body), res.Code, clipQ(res.Body.Bytes()))
 		}
 		g.endSessionsOpenedBy(t, route, res)
 		g.canary(t, route, body)

@@ -8,6 +8,7 @@
 #   make lint         gofmt check + go vet
 #   make unit         unit and in-process integration tests, race detector on
 #   make bench        the gateway against a bare proxy hop; out/bench.{json,md,svg}
+#   make fuzz         every go fuzz target for FUZZTIME each (default 20s), in turn
 #   make soak         load and faults on 3 replicas and a real redis-server
 #                     (about 5 minutes); out/soak/soak.{md,json}. soak-short,
 #                     about a minute, is part of make test.
@@ -21,7 +22,7 @@ export GOTOOLCHAIN ?= local
 PROGRAMS := gateway counter wedge
 BINARIES := $(addprefix bin/,$(PROGRAMS))
 
-.PHONY: all build test unit lint bench soak soak-short clean $(BINARIES)
+.PHONY: all build test unit lint fuzz bench soak soak-short clean $(BINARIES)
 
 all: build
 
@@ -49,6 +50,19 @@ lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+
+# Every Fuzz function in the module, one at a time (go test -fuzz takes one
+# target per run), as package:name. New failing inputs land in the package's
+# testdata/fuzz, which `make unit` replays like the committed seeds.
+FUZZTIME ?= 20s
+FUZZ_TARGETS = $(shell grep -rEo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]+' . | sed -E 's|^(.*)/[^/]*:func (Fuzz.*)|\1:\2|' | sort)
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== fuzz $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 # Not a timed test: a load program, interleaving targets round by round.
 bench: build

@@ -142,12 +142,18 @@ func (c *Catalog) validate() error {
 		if g.ID == "" || g.Name == "" {
 			return fmt.Errorf("group %+v: id and name are required", g)
 		}
+		if groups[g.ID] {
+			return fmt.Errorf("group %s: duplicate id", g.ID)
+		}
 		groups[g.ID] = true
 	}
 	bugs := map[string]bool{}
 	for _, b := range c.Bugs {
 		if b.Needs != "" && b.Needs != NeedsMultiReplica {
 			return fmt.Errorf("bug %s: needs %q is not %q", b.Name, b.Needs, NeedsMultiReplica)
+		}
+		if bugs[b.Name] {
+			return fmt.Errorf("bug %s: duplicate name", b.Name)
 		}
 		bugs[b.Name] = true
 	}

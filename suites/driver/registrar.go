@@ -157,7 +157,7 @@ func (h *HookCommands) run(ctx context.Context, op string, argv []string, gw Gat
 	start := time.Now()
 	err = cmd.Run()
 	took := time.Since(start).Round(time.Millisecond)
-	output := strings.TrimSpace(tail(out.String(), maxHookOutput))
+	output := hookDetail(out.String())
 	desc := fmt.Sprintf("hook %s %s (%s)", op, u.ID, strings.Join(argv, " "))
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:

@@ -8,10 +8,8 @@
 package targetconf
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -167,19 +165,8 @@ func Load(getenv func(string) string) (*Target, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", EnvTarget, err)
 		}
-		t = &Target{Replicas: 1, ReadyTimeout: Duration(15 * time.Second)}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(t); err != nil {
-			return nil, fmt.Errorf("target file %s: %w", path, explainYAML(err))
-		}
-		t.Dir = filepath.Dir(path)
-		// A relative binary path is relative to the target file.
-		if t.Gateway.Bin != "" && !filepath.IsAbs(t.Gateway.Bin) && strings.ContainsRune(t.Gateway.Bin, filepath.Separator) {
-			t.Gateway.Bin = filepath.Join(filepath.Dir(path), t.Gateway.Bin)
-		}
-		if t.Name == "" {
-			t.Name = filepath.Base(path)
+		if t, err = Parse(data, path); err != nil {
+			return nil, err
 		}
 	}
 	if v := getenv(EnvDriver); v != "" {

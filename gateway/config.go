@@ -54,6 +54,9 @@ type Config struct {
 	// ProbeAfterIdle: an upstream session unused this long is pinged before
 	// reuse and rebuilt if the ping fails. Default 30 s.
 	ProbeAfterIdle time.Duration
+	// BodyTimeout bounds reading a POST body once its headers are in: a
+	// body that does not arrive in time gets 408. Default 10 s; negative = none.
+	BodyTimeout time.Duration
 }
 
 const (
@@ -64,6 +67,7 @@ const (
 	defaultProbeAfterIdle  = 30 * time.Second
 	defaultOwnershipTTL    = 10 * time.Second
 	defaultHeartbeatTTL    = 3 * time.Second
+	defaultBodyTimeout     = 10 * time.Second
 )
 
 func (c *Config) applyDefaults() error {
@@ -81,6 +85,9 @@ func (c *Config) applyDefaults() error {
 	}
 	if c.ProbeAfterIdle <= 0 {
 		c.ProbeAfterIdle = defaultProbeAfterIdle
+	}
+	if c.BodyTimeout == 0 {
+		c.BodyTimeout = defaultBodyTimeout
 	}
 	if c.OwnershipTTL <= 0 {
 		c.OwnershipTTL = defaultOwnershipTTL

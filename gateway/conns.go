@@ -88,6 +88,15 @@ func (h headerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error)
 	return h.base.RoundTrip(req)
 }
 
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the pool.
+func (h headerRoundTripper) CloseIdleConnections() { closeIdle(h.base) }
+
+func closeIdle(rt http.RoundTripper) {
+	if c, ok := rt.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // lingerRoundTripper lets a POST's response body finish after its caller
 // stopped waiting, for a bounded while, so that its connection goes back to
 // the pool. The SDK returns a call's result as soon as the result's event
@@ -95,7 +104,8 @@ func (h headerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error)
 // then ends the call's context, and without this the transport would cut
 // the connection over the few bytes still in flight, costing a new
 // connection for the next call. Before the response headers arrive, ending
-// the context aborts the request at once, as usual.
+// the context aborts the request at once, as usual, and so does a call that
+// is abandoned or past its deadline (cutNow): no result is coming for it.
 type lingerRoundTripper struct {
 	base   http.RoundTripper
 	linger time.Duration
@@ -111,7 +121,7 @@ func (l lingerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(req.Context()))
 	var answered atomic.Bool
 	stop := context.AfterFunc(req.Context(), func() {
-		if answered.Load() {
+		if answered.Load() && !cutNow(context.Cause(req.Context())) {
 			time.AfterFunc(l.linger, cancel)
 			return
 		}
@@ -126,6 +136,15 @@ func (l lingerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error)
 	answered.Store(true)
 	resp.Body = &releasingBody{ReadCloser: resp.Body, release: func() { stop(); cancel() }}
 	return resp, nil
+}
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the pool.
+func (l lingerRoundTripper) CloseIdleConnections() { closeIdle(l.base) }
+
+// cutNow reports whether a call ended for a cause that leaves no response
+// worth finishing.
+func cutNow(cause error) bool {
+	return errors.Is(cause, errAbandoned) || errors.Is(cause, errCallTimeout)
 }
 
 // releasingBody releases its request's context once closed.

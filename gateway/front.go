@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -68,9 +66,16 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 			return
 		}
 	case http.MethodPost:
-		r.Body = http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes)
+		body, ok := g.readBody(w, r)
+		if !ok {
+			return
+		}
+		if e := unechoableID(body); e != nil {
+			writeRPCError(w, http.StatusBadRequest, e)
+			return
+		}
 		if sid == "" {
-			g.sessionlessPOST(w, r, route)
+			g.sessionlessPOST(w, r, route, body)
 			return
 		}
 	default:
@@ -106,6 +111,11 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 		g.ptServe(w, r, d)
 		return
 	}
+	if r.Method == http.MethodPost {
+		defer g.calls.track(r)()
+	} else {
+		r.Header.Del(headerCallToken)
+	}
 	g.sdkHandler(route).ServeHTTP(w, r)
 }
 
@@ -123,16 +133,7 @@ func (g *Gateway) sessionlessGET(w http.ResponseWriter, r *http.Request) {
 // sessionlessPOST lets through only what may open a session (initialize, or
 // a server/discover probe); anything else gets 400 rather than a throwaway
 // session (TRN-2).
-func (g *Gateway) sessionlessPOST(w http.ResponseWriter, r *http.Request, route string) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		if errors.As(err, new(*http.MaxBytesError)) {
-			httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", g.cfg.MaxBodyBytes))
-			return
-		}
-		httpError(w, http.StatusBadRequest, "reading request body: "+err.Error())
-		return
-	}
+func (g *Gateway) sessionlessPOST(w http.ResponseWriter, r *http.Request, route string, body []byte) {
 	trimmed := bytes.TrimSpace(body)
 	if !bytes.HasPrefix(trimmed, []byte("[")) {
 		var msg struct {
@@ -153,7 +154,6 @@ func (g *Gateway) sessionlessPOST(w http.ResponseWriter, r *http.Request, route 
 			return
 		}
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
 	g.sdkHandler(route).ServeHTTP(w, r)
 }
 

@@ -47,6 +47,8 @@ type Gateway struct {
 	cluster    *cluster               // nil for a single replica
 	ownerProxy *httputil.ReverseProxy // forwards to the replica owning a session
 	ptProxy    *httputil.ReverseProxy // pass-through of /servers/{id}/mcp
+
+	calls callContexts // HTTP requests carrying calls the SDK serves
 }
 
 // New builds a replica from cfg. Call Shutdown to release it.

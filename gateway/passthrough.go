@@ -152,7 +152,13 @@ func copyResponse(w http.ResponseWriter, resp *http.Response, downstreamID strin
 
 // ptServe relays a request of a pass-through session to its upstream.
 func (g *Gateway) ptServe(w http.ResponseWriter, r *http.Request, d *downstream) {
-	ctx, stop := d.bind(r.Context())
+	// The client leaving is told apart from the session ending (whose
+	// upstream session is closed anyway) by its cause.
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
+	defer cancel(nil)
+	stopClient := context.AfterFunc(r.Context(), func() { cancel(errAbandoned) })
+	defer stopClient()
+	ctx, stop := d.bind(ctx)
 	defer stop()
 	g.ptProxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, ptKey{}, d)))
 }
@@ -226,15 +232,41 @@ func (t ptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	resp, err := t.send(req, d, upstreamID, body)
-	if err != nil || resp.StatusCode != http.StatusNotFound || req.Method == http.MethodDelete {
+	if err == nil && resp.StatusCode == http.StatusNotFound && req.Method != http.MethodDelete {
+		resp.Body.Close()
+		t.g.log.Info("upstream lost the session; re-initializing", "session", d.id, "upstream", d.route, "upstream_session", upstreamID)
+		if upstreamID, err = t.g.ptReinitialize(req.Context(), d, upstreamID); err != nil {
+			return nil, err
+		}
+		resp, err = t.send(req, d, upstreamID, body)
+	}
+	return t.g.watchAbandon(req, d, body, resp, err)
+}
+
+// watchAbandon reports the calls of a POST upstream as cancelled when the
+// client leaves before their answers are through: the upstream would
+// otherwise go on working for nobody.
+func (g *Gateway) watchAbandon(req *http.Request, d *downstream, body []byte, resp *http.Response, err error) (*http.Response, error) {
+	if req.Method != http.MethodPost {
 		return resp, err
 	}
-	resp.Body.Close()
-	t.g.log.Info("upstream lost the session; re-initializing", "session", d.id, "upstream", d.route, "upstream_session", upstreamID)
-	if upstreamID, err = t.g.ptReinitialize(req.Context(), d, upstreamID); err != nil {
+	abandoned := func() {
+		if cutNow(context.Cause(req.Context())) {
+			if ids := callIDs(body); len(ids) > 0 {
+				g.ptCancelled(d, ids, req.Header.Get(headerProtocolVersion))
+			}
+		}
+	}
+	if err != nil {
+		abandoned()
 		return nil, err
 	}
-	return t.send(req, d, upstreamID, body)
+	resp.Body = &abandonWatch{ReadCloser: resp.Body, onClose: func(ended bool) {
+		if !ended {
+			abandoned()
+		}
+	}}
+	return resp, nil
 }
 
 func (t ptTransport) send(req *http.Request, d *downstream, upstreamID string, body []byte) (*http.Response, error) {

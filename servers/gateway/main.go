@@ -57,6 +57,7 @@ type options struct {
 	listen, upstreams, redis, replicaID, advertiseURL string
 	authTokens, adminToken, clusterSecret, emulateBug string
 	shutdownTimeout, sessionTimeout                   time.Duration
+	bodyTimeout                                       time.Duration
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -69,6 +70,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.advertiseURL, "advertise-url", "", "base URL other replicas use to reach this one (default http://<listen>)")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 5*time.Second, "grace per close phase; a whole shutdown takes at most twice this")
 	fs.DurationVar(&o.sessionTimeout, "session-timeout", 30*time.Minute, "idle downstream session expiry")
+	fs.DurationVar(&o.bodyTimeout, "body-timeout", 10*time.Second, "longest a POST body may take to arrive after its headers (408 past it); 0 = none")
 	fs.StringVar(&o.authTokens, "auth-tokens", "", "file of 'TOKEN IDENTITY' lines; empty = no auth")
 	fs.StringVar(&o.adminToken, "admin-token", "", "bearer token for /admin/*; empty = admin API off")
 	fs.StringVar(&o.clusterSecret, "cluster-secret", "", "shared secret for replica-to-replica calls")
@@ -95,6 +97,15 @@ func parseFlags(args []string) (*options, error) {
 	return o, nil
 }
 
+// noneIfZero maps a flag's 0 ("none") to the Config's negative: a zero
+// Config field means "the default".
+func noneIfZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
 func bugNames() string {
 	names := make([]string, len(gateway.Bugs))
 	for i, b := range gateway.Bugs {
@@ -115,6 +126,7 @@ func run(args []string) error {
 		ReplicaID:       o.replicaID,
 		ShutdownTimeout: o.shutdownTimeout,
 		SessionTimeout:  o.sessionTimeout,
+		BodyTimeout:     noneIfZero(o.bodyTimeout),
 		AdminToken:      o.adminToken,
 		Logger:          slog.New(slog.NewJSONHandler(os.Stderr, nil)),
 	}

@@ -57,6 +57,12 @@ type Config struct {
 	// BodyTimeout bounds reading a POST body once its headers are in: a
 	// body that does not arrive in time gets 408. Default 10 s; negative = none.
 	BodyTimeout time.Duration
+	// ForwardTimeout bounds how long a request forwarded to the session's
+	// owner replica waits for the owner's response headers (504 past it).
+	// Keep it above CallTimeout: a /mcp call is answered only when done.
+	// A frozen owner is found out sooner, by its heartbeat lapsing.
+	// Default 5 min 30 s; negative = none.
+	ForwardTimeout time.Duration
 }
 
 const (
@@ -68,6 +74,7 @@ const (
 	defaultOwnershipTTL    = 10 * time.Second
 	defaultHeartbeatTTL    = 3 * time.Second
 	defaultBodyTimeout     = 10 * time.Second
+	defaultForwardTimeout  = 5*time.Minute + 30*time.Second
 )
 
 func (c *Config) applyDefaults() error {
@@ -88,6 +95,9 @@ func (c *Config) applyDefaults() error {
 	}
 	if c.BodyTimeout == 0 {
 		c.BodyTimeout = defaultBodyTimeout
+	}
+	if c.ForwardTimeout == 0 {
+		c.ForwardTimeout = defaultForwardTimeout
 	}
 	if c.OwnershipTTL <= 0 {
 		c.OwnershipTTL = defaultOwnershipTTL

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -21,19 +22,24 @@ const (
 type forwardTarget struct {
 	owner string
 	base  *url.URL
+	watch *ownerWatch // nil when the owner is not watched
 }
 
 type forwardTargetKey struct{}
 
 // newOwnerProxy builds the proxy that forwards a request for a session to
 // the replica that owns it. Responses stream through (SSE included). Dialing
-// is bounded so a dead owner is found out fast; a response may take as long
-// as the tool call it carries, bounded by the client's own request.
+// is bounded so a dead owner is found out fast; the wait for response
+// headers is bounded by the owner's heartbeat (watchOwner) and by
+// ForwardTimeout, and a streaming body by the client's own request.
 func (g *Gateway) newOwnerProxy() *httputil.ReverseProxy {
 	transport := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,
+	}
+	if g.cfg.ForwardTimeout > 0 {
+		transport.ResponseHeaderTimeout = g.cfg.ForwardTimeout
 	}
 	return &httputil.ReverseProxy{
 		Transport:     transport,
@@ -45,6 +51,12 @@ func (g *Gateway) newOwnerProxy() *httputil.ReverseProxy {
 			pr.Out.Host = t.base.Host
 			pr.Out.Header.Set(headerForwardedBy, g.cfg.ReplicaID)
 			pr.Out.Header.Set(headerClusterSecret, g.cfg.ClusterSecret)
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			if t := resp.Request.Context().Value(forwardTargetKey{}).(forwardTarget); t.watch != nil {
+				t.watch.answer()
+			}
+			return nil
 		},
 		ErrorHandler: g.ownerForwardFailed,
 	}
@@ -59,7 +71,14 @@ func (g *Gateway) forwardToOwner(w http.ResponseWriter, r *http.Request, sid, ow
 		return
 	}
 	g.metrics.forwards.Inc()
-	ctx := context.WithValue(r.Context(), forwardTargetKey{}, forwardTarget{owner: owner, base: base})
+	target := forwardTarget{owner: owner, base: base}
+	ctx := r.Context()
+	if !g.policy.waitOnDeadOwner() {
+		var stop func()
+		ctx, target.watch, stop = g.watchOwner(ctx, owner)
+		defer stop()
+	}
+	ctx = context.WithValue(ctx, forwardTargetKey{}, target)
 	ctx = context.WithValue(ctx, sessionIDKey{}, sid)
 	g.ownerProxy.ServeHTTP(w, r.WithContext(ctx))
 }
@@ -83,8 +102,21 @@ func (g *Gateway) ownerForwardFailed(w http.ResponseWriter, r *http.Request, err
 		httpError(w, http.StatusNotFound, "the replica that owned this session is gone; initialize a new session")
 		return
 	}
+	if errors.Is(context.Cause(r.Context()), errOwnerLapsed) {
+		g.metrics.forwardFailures.WithLabelValues("owner-lapsed").Inc()
+		g.log.Warn("owner replica stopped answering and its heartbeat lapsed; dropping its claim", "session", sid, "owner", t.owner)
+		g.dropDeadClaim(sid, t.owner)
+		httpError(w, http.StatusNotFound, "the replica that owned this session stopped answering; initialize a new session")
+		return
+	}
 	if r.Context().Err() != nil {
 		return // the client went away; nobody to answer
+	}
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		g.metrics.forwardFailures.WithLabelValues("owner-timeout").Inc()
+		g.log.Warn("owner replica did not answer within the forward timeout", "session", sid, "owner", t.owner, "timeout", g.cfg.ForwardTimeout.String())
+		httpError(w, http.StatusGatewayTimeout, fmt.Sprintf("owner replica %s did not answer within %v (--forward-timeout); retry", t.owner, g.cfg.ForwardTimeout))
+		return
 	}
 	g.metrics.forwardFailures.WithLabelValues("owner-failed").Inc()
 	g.log.Warn("forward to owner replica failed", "session", sid, "owner", t.owner, "err", err)

@@ -118,7 +118,8 @@ func (g *Gateway) listTools(ctx context.Context, d *downstream) (*mcp.ListToolsR
 	res := &mcp.ListToolsResult{Tools: []*mcp.Tool{}}
 	for _, u := range ups {
 		var tools []*mcp.Tool
-		err := g.registry.call(ctx, g.policy.poolKey(d, u.ID), d.id, u, func(ctx context.Context, cs *mcp.ClientSession) error {
+		callCtx, cancel := g.withCallTimeout(ctx)
+		err := g.registry.call(callCtx, g.policy.poolKey(d, u.ID), d.id, u, func(ctx context.Context, cs *mcp.ClientSession) error {
 			tools = tools[:0]
 			for t, err := range cs.Tools(ctx, nil) {
 				if err != nil {
@@ -129,8 +130,12 @@ func (g *Gateway) listTools(ctx context.Context, d *downstream) (*mcp.ListToolsR
 			return nil
 		})
 		if err != nil {
+			err = g.callError(callCtx, u.ID, err)
+		}
+		cancel()
+		if err != nil {
 			if d.route != "" {
-				return nil, upstreamError(u.ID, err)
+				return nil, err
 			}
 			// One broken upstream must not hide the others' tools.
 			g.log.Warn("listing tools of upstream failed; leaving its tools out", "session", d.id, "upstream", u.ID, "err", err)
@@ -161,6 +166,8 @@ func (g *Gateway) callTool(ctx context.Context, d *downstream, params *mcp.CallT
 		return nil, errUpstreamGone(upstreamID)
 	}
 	var res *mcp.CallToolResult
+	ctx, cancel := g.withCallTimeout(ctx)
+	defer cancel()
 	err := g.registry.call(ctx, g.policy.poolKey(d, u.ID), d.id, u, func(ctx context.Context, cs *mcp.ClientSession) error {
 		// Arguments go upstream as received, never re-encoded. Absent or
 		// null ones go as {} (the same thing to MCP): a go-sdk v1.8.0 server
@@ -174,7 +181,7 @@ func (g *Gateway) callTool(ctx context.Context, d *downstream, params *mcp.CallT
 		return err
 	})
 	if err != nil {
-		return nil, upstreamError(u.ID, err)
+		return nil, g.callError(ctx, u.ID, err)
 	}
 	return res, nil
 }

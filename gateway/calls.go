@@ -1,16 +1,17 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -66,30 +67,30 @@ func (c *callContexts) bind(ctx context.Context, req mcp.Request) (context.Conte
 // callIDs returns the raw ids of the calls (requests that expect an answer)
 // in a JSON-RPC body, one message or a batch; nothing if it does not parse.
 func callIDs(body []byte) []json.RawMessage {
-	type message struct {
-		ID     json.RawMessage `json:"id"`
-		Method string          `json:"method"`
-	}
-	var batch []message
-	body = bytes.TrimSpace(body)
-	if len(body) > 0 && body[0] == '[' {
-		if json.Unmarshal(body, &batch) != nil {
-			return nil
-		}
-	} else {
-		var one message
-		if json.Unmarshal(body, &one) != nil {
-			return nil
-		}
-		batch = []message{one}
-	}
 	var ids []json.RawMessage
-	for _, m := range batch {
-		if m.Method != "" && len(m.ID) > 0 && string(m.ID) != "null" {
+	for _, m := range envelopes(body) {
+		if m.isCall() {
 			ids = append(ids, m.ID)
 		}
 	}
 	return ids
+}
+
+// withCallTimeout bounds one upstream call by Config.CallTimeout.
+func (g *Gateway) withCallTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if g.cfg.CallTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeoutCause(ctx, g.cfg.CallTimeout, errCallTimeout)
+}
+
+// callError is the client's error for a failed upstream call of ctx: one
+// that names the call timeout when that ended it.
+func (g *Gateway) callError(ctx context.Context, upstreamID string, err error) error {
+	if errors.Is(context.Cause(ctx), errCallTimeout) {
+		return &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("upstream %q did not answer within %v (--call-timeout)", upstreamID, g.cfg.CallTimeout)}
+	}
+	return upstreamError(upstreamID, err)
 }
 
 // ptCancelled tells a pass-through session's upstream that the calls ids

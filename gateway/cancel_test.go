@@ -127,3 +127,30 @@ func closeIdleUpstreamConns(g *Gateway) {
 		}
 	}
 }
+
+func TestACallPastTheCallTimeoutFailsAndIsCancelledUpstream(t *testing.T) {
+	for _, route := range []string{"/mcp", "/servers/up/mcp"} {
+		t.Run(route, func(t *testing.T) {
+			up := startBlockingUpstream(t)
+			const callTimeout = 300 * time.Millisecond
+			gw := startGateway(t, Config{Upstreams: []Upstream{{ID: "up", URL: up.url}}, CallTimeout: callTimeout})
+			tool := "block"
+			if route == "/mcp" {
+				tool = "up.block"
+			}
+			cs := connect(t, gw.URL+route, "")
+			start := time.Now()
+			_, err := cs.CallTool(ctxT(t, 10*time.Second), &mcp.CallToolParams{Name: tool})
+			if err == nil {
+				t.Fatal("a call past the call timeout succeeded")
+			}
+			if took := time.Since(start); took > callTimeout+2*time.Second {
+				t.Fatalf("the call failed after %v with a call timeout of %v", took, callTimeout)
+			}
+			if route == "/mcp" && !strings.Contains(err.Error(), "call-timeout") {
+				t.Fatalf("the error should name --call-timeout: %v", err)
+			}
+			eventually(t, 5*time.Second, "the upstream saw the call cancelled", func() bool { return up.running.Load() == 0 })
+		})
+	}
+}

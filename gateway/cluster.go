@@ -57,6 +57,9 @@ type cluster struct {
 	onEvent      func(clusterEvent) // applies another replica's upstream change
 	redisUp      atomic.Bool
 
+	epochMu sync.Mutex
+	epoch   string // the directory marker's epoch at the last beat (directory.go)
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -153,14 +156,24 @@ func (c *cluster) beatAndRefresh(claims bool) {
 	if claims {
 		ids = c.localIDs()
 	}
+	var marker *redis.Cmd
 	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		marker = markDirectory.Eval(ctx, p, []string{keyDirectory}, c.markArgs(len(ids) > 0)...)
 		p.Set(ctx, keyReplicaPrefix+c.replica, c.advertise, c.heartbeatTTL)
 		for _, id := range ids {
 			p.Eval(ctx, refreshClaim, []string{sessionKey(id)}, c.replica, c.ownershipTTL.Milliseconds())
 		}
 		return nil
 	})
-	c.noteRedis(err)
+	if c.noteRedis(err) != nil {
+		return
+	}
+	if m, err := marker.Text(); err == nil && c.noteDirectory(m) {
+		c.log.Warn("the session directory (Redis) came back empty; re-claiming this replica's sessions now")
+		if !claims {
+			c.beatAndRefresh(true)
+		}
+	}
 }
 
 // claim takes ownership of a new session. Ids are random, so SET NX failing

@@ -63,6 +63,10 @@ type Config struct {
 	// A frozen owner is found out sooner, by its heartbeat lapsing.
 	// Default 5 min 30 s; negative = none.
 	ForwardTimeout time.Duration
+	// CallTimeout bounds one upstream call (tools/call, tools/list, or a
+	// pass-through POST carrying a request): past it the call is cancelled
+	// upstream and the client gets an error. Default 5 min; negative = none.
+	CallTimeout time.Duration
 }
 
 const (
@@ -75,6 +79,7 @@ const (
 	defaultHeartbeatTTL    = 3 * time.Second
 	defaultBodyTimeout     = 10 * time.Second
 	defaultForwardTimeout  = 5*time.Minute + 30*time.Second
+	defaultCallTimeout     = 5 * time.Minute
 )
 
 func (c *Config) applyDefaults() error {
@@ -98,6 +103,9 @@ func (c *Config) applyDefaults() error {
 	}
 	if c.ForwardTimeout == 0 {
 		c.ForwardTimeout = defaultForwardTimeout
+	}
+	if c.CallTimeout == 0 {
+		c.CallTimeout = defaultCallTimeout
 	}
 	if c.OwnershipTTL <= 0 {
 		c.OwnershipTTL = defaultOwnershipTTL

@@ -149,6 +149,13 @@ func (g *Gateway) lookupElsewhere(w http.ResponseWriter, r *http.Request, sid st
 	case err != nil:
 		httpError(w, http.StatusServiceUnavailable, "cannot look up the session's owner replica: "+err.Error()+"; retry shortly")
 	case owner == "":
+		// No claim is certain only once the owners have had time to
+		// re-claim after Redis came back empty.
+		if settled, err := g.cluster.directorySettled(); err != nil || !settled {
+			w.Header().Set("Retry-After", "1")
+			httpError(w, http.StatusServiceUnavailable, "the session directory (Redis) was reset moments ago and owners are re-claiming their sessions; retry shortly")
+			return
+		}
 		httpError(w, http.StatusNotFound, "unknown or ended session; initialize a new one")
 	case owner == g.cfg.ReplicaID:
 		// A claim of ours for a session we do not hold is stale.

@@ -54,6 +54,10 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 			return
 		}
 	}
+	var (
+		body  []byte
+		calls int // requests in a POST body that expect an answer
+	)
 	switch r.Method {
 	case http.MethodGet:
 		if sid == "" {
@@ -66,12 +70,13 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 			return
 		}
 	case http.MethodPost:
-		body, ok := g.readBody(w, r)
-		if !ok {
+		var ok bool
+		if body, ok = g.readBody(w, r); !ok {
 			return
 		}
-		if e := unechoableID(body); e != nil {
-			writeRPCError(w, http.StatusBadRequest, e)
+		var bad *jsonrpc.Error
+		if calls, bad = inspectIDs(body); bad != nil {
+			writeRPCError(w, http.StatusBadRequest, bad)
 			return
 		}
 		if sid == "" {
@@ -108,7 +113,7 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 		return
 	}
 	if d.pt != nil {
-		g.ptServe(w, r, d)
+		g.ptServe(w, r, d, calls > 0)
 		return
 	}
 	if r.Method == http.MethodPost {

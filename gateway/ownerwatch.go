@@ -45,7 +45,7 @@ func (g *Gateway) watchOwner(ctx context.Context, owner string) (context.Context
 			case <-t.C:
 				// A Redis error says nothing of the owner: keep waiting,
 				// bounded by the forward timeout.
-				if alive, err := g.cluster.replicaAlive(owner); err == nil && !alive {
+				if g.ownerLapsed(owner) {
 					cancel(errOwnerLapsed)
 					return
 				}
@@ -53,6 +53,17 @@ func (g *Gateway) watchOwner(ctx context.Context, owner string) (context.Context
 		}
 	}()
 	return ctx, w, func() { cancel(nil) }
+}
+
+// ownerLapsed reports whether owner's heartbeat is certainly gone: missing,
+// and not merely because Redis came back empty moments ago.
+func (g *Gateway) ownerLapsed(owner string) bool {
+	alive, err := g.cluster.replicaAlive(owner)
+	if err != nil || alive {
+		return false
+	}
+	settled, err := g.cluster.directorySettled()
+	return err == nil && settled
 }
 
 // replicaAlive reports whether replica's heartbeat is in Redis.

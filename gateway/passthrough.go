@@ -151,7 +151,8 @@ func copyResponse(w http.ResponseWriter, resp *http.Response, downstreamID strin
 }
 
 // ptServe relays a request of a pass-through session to its upstream.
-func (g *Gateway) ptServe(w http.ResponseWriter, r *http.Request, d *downstream) {
+// A request carrying calls is bounded by the call timeout.
+func (g *Gateway) ptServe(w http.ResponseWriter, r *http.Request, d *downstream, carriesCalls bool) {
 	// The client leaving is told apart from the session ending (whose
 	// upstream session is closed anyway) by its cause.
 	left := errAbandoned
@@ -164,6 +165,11 @@ func (g *Gateway) ptServe(w http.ResponseWriter, r *http.Request, d *downstream)
 	defer stopClient()
 	ctx, stop := d.bind(ctx)
 	defer stop()
+	if carriesCalls {
+		var cancelCall context.CancelFunc
+		ctx, cancelCall = g.withCallTimeout(ctx)
+		defer cancelCall()
+	}
 	g.ptProxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, ptKey{}, d)))
 }
 
@@ -198,6 +204,10 @@ func (g *Gateway) newPassThroughProxy() *httputil.ReverseProxy {
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.As(err, new(*http.MaxBytesError)) {
 				httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", g.cfg.MaxBodyBytes))
+				return
+			}
+			if errors.Is(context.Cause(r.Context()), errCallTimeout) {
+				httpError(w, http.StatusGatewayTimeout, fmt.Sprintf("upstream %q did not answer within %v (--call-timeout)", r.Context().Value(ptKey{}).(*downstream).route, g.cfg.CallTimeout))
 				return
 			}
 			if r.Context().Err() != nil {

@@ -51,36 +51,50 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool
 // reads numeric ids as float64, so larger ones come back changed.
 const maxExactID = 1 << 53
 
-// unechoableID finds a numeric id in a JSON-RPC body (one message or a
-// batch) that would not come back exactly as sent: not a plain integer, or
-// beyond ±2^53. A client could not match the answer to its request, so such
-// a request is refused before it goes anywhere. A body that does not parse
-// is left to the next hop, which answers it as before.
-func unechoableID(body []byte) *jsonrpc.Error {
-	var batch []struct {
-		ID json.RawMessage `json:"id"`
+// inspectIDs counts the calls (requests expecting an answer) in a JSON-RPC
+// body, one message or a batch, and finds a numeric id that would not come
+// back exactly as sent: not a plain integer, or beyond ±2^53. A client
+// could not match the answer to its request, so such a request is refused
+// before it goes anywhere. A body that does not parse is left to the next
+// hop, which answers it as before.
+func inspectIDs(body []byte) (calls int, bad *jsonrpc.Error) {
+	for _, m := range envelopes(body) {
+		if !exactID(m.ID) {
+			return 0, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: fmt.Sprintf(
+				"JSON-RPC id %s cannot be echoed exactly: use a string, or an integer from -%d to %d", m.ID, maxExactID, maxExactID)}
+		}
+		if m.isCall() {
+			calls++
+		}
 	}
+	return calls, nil
+}
+
+// envelope is what the gateway reads of a JSON-RPC message.
+type envelope struct {
+	ID     json.RawMessage `json:"id"`
+	Method string          `json:"method"`
+}
+
+// isCall reports whether the message is a request that expects an answer.
+func (m envelope) isCall() bool { return m.Method != "" && len(m.ID) > 0 && string(m.ID) != "null" }
+
+// envelopes reads the messages of a JSON-RPC body, one message or a batch;
+// nothing if it does not parse.
+func envelopes(body []byte) []envelope {
 	body = bytes.TrimSpace(body)
 	if len(body) > 0 && body[0] == '[' {
+		var batch []envelope
 		if json.Unmarshal(body, &batch) != nil {
 			return nil
 		}
-	} else {
-		var one struct {
-			ID json.RawMessage `json:"id"`
-		}
-		if json.Unmarshal(body, &one) != nil {
-			return nil
-		}
-		batch = append(batch, one)
+		return batch
 	}
-	for _, m := range batch {
-		if !exactID(m.ID) {
-			return &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: fmt.Sprintf(
-				"JSON-RPC id %s cannot be echoed exactly: use a string, or an integer from -%d to %d", m.ID, maxExactID, maxExactID)}
-		}
+	var one envelope
+	if json.Unmarshal(body, &one) != nil {
+		return nil
 	}
-	return nil
+	return []envelope{one}
 }
 
 // exactID reports whether a raw id is absent, null, a string or an integer

@@ -57,7 +57,7 @@ type options struct {
 	listen, upstreams, redis, replicaID, advertiseURL string
 	authTokens, adminToken, clusterSecret, emulateBug string
 	shutdownTimeout, sessionTimeout                   time.Duration
-	bodyTimeout, forwardTimeout                       time.Duration
+	bodyTimeout, forwardTimeout, callTimeout          time.Duration
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -70,6 +70,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.advertiseURL, "advertise-url", "", "base URL other replicas use to reach this one (default http://<listen>)")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 5*time.Second, "grace per close phase; a whole shutdown takes at most twice this")
 	fs.DurationVar(&o.sessionTimeout, "session-timeout", 30*time.Minute, "idle downstream session expiry")
+	fs.DurationVar(&o.callTimeout, "call-timeout", 5*time.Minute, "longest one upstream call may take before it is cancelled and the client gets an error; 0 = none")
 	fs.DurationVar(&o.forwardTimeout, "forward-timeout", 5*time.Minute+30*time.Second, "longest a request forwarded to its session's owner replica waits for the owner's response headers (504 past it); keep above --call-timeout; 0 = none")
 	fs.DurationVar(&o.bodyTimeout, "body-timeout", 10*time.Second, "longest a POST body may take to arrive after its headers (408 past it); 0 = none")
 	fs.StringVar(&o.authTokens, "auth-tokens", "", "file of 'TOKEN IDENTITY' lines; empty = no auth")
@@ -129,6 +130,7 @@ func run(args []string) error {
 		SessionTimeout:  o.sessionTimeout,
 		BodyTimeout:     noneIfZero(o.bodyTimeout),
 		ForwardTimeout:  noneIfZero(o.forwardTimeout),
+		CallTimeout:     noneIfZero(o.callTimeout),
 		AdminToken:      o.adminToken,
 		Logger:          slog.New(slog.NewJSONHandler(os.Stderr, nil)),
 	}

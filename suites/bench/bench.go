@@ -120,8 +120,8 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	targets := []Target{
 		{Name: targetDirect, Endpoint: counter.url + "/mcp", Tool: "increment"},
 		{Name: targetProxy, Endpoint: proxy.url + "/mcp", Tool: "increment"},
-		{Name: targetGatewayMC, Endpoint: gw.URL + "/mcp", Tool: "counter.increment"},
-		{Name: targetGatewayPS, Endpoint: gw.URL + "/servers/counter/mcp", Tool: "increment"},
+		{Name: targetGatewayMC, Endpoint: gw.URL() + "/mcp", Tool: "counter.increment"},
+		{Name: targetGatewayPS, Endpoint: gw.URL() + "/servers/counter/mcp", Tool: "increment"},
 	}
 	// Interleaved: A B C D A B C D ..., call by call in W1 and slice by
 	// slice in W2, so drift hits every target alike.
@@ -183,7 +183,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	return res, write(cfg.OutDir, res)
 }
 
-func (cfg Config) startGateway(ctx context.Context, dir, id, upstream, redis string, extra ...string) (*driver.Replica, error) {
+func (cfg Config) startGateway(ctx context.Context, dir, id, upstream, redis string, extra ...string) (driver.Replica, error) {
 	rc := driver.ReplicaConfig{
 		Bin: filepath.Join(cfg.BinDir, "gateway"), Dir: dir, ID: id,
 		Upstreams:       []driver.Upstream{{ID: "counter", URL: upstream}},

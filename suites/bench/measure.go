@@ -137,7 +137,7 @@ func (cfg Config) measureMemory(ctx context.Context, dir, upstream string, route
 	defer gw.Stop(5 * time.Second)
 	hc := newHTTPClient(16)
 	defer hc.CloseIdleConnections()
-	t := Target{Name: "memory", Endpoint: gw.URL + route.Endpoint, Tool: route.Tool}
+	t := Target{Name: "memory", Endpoint: gw.URL() + route.Endpoint, Tool: route.Tool}
 	// The figure is a slope between two steady states: the baseline already
 	// holds sessions that carried traffic, so one-time costs (pools, first
 	// goroutine stacks, the collector's heap growing to its working size)
@@ -148,7 +148,10 @@ func (cfg Config) measureMemory(ctx context.Context, dir, upstream string, route
 		return m, err
 	}
 	defer closeSessions(base)
-	pid := gw.Pid()
+	pid, err := gw.Pid()
+	if err != nil {
+		return m, err
+	}
 	var calls int
 	if m.BaselineBytes, calls, err = steadyRSS(ctx, pid, base, t.Tool); err != nil {
 		return m, err
@@ -166,7 +169,7 @@ func (cfg Config) measureMemory(ctx context.Context, dir, upstream string, route
 	m.WarmCalls += calls
 	m.PerSessionBytes = float64(withHeld-m.BaselineBytes) / float64(sessions)
 
-	streams, err := openStreams(ctx, gw.URL+route.Endpoint, held)
+	streams, err := openStreams(ctx, gw.URL()+route.Endpoint, held)
 	if err != nil {
 		return m, err
 	}
@@ -246,7 +249,7 @@ func (cfg Config) measureShutdown(ctx context.Context, dir string) (Shutdown, er
 	defer hc.CloseIdleConnections()
 	// The client sessions are abandoned, not closed: closing them would
 	// start the wedged DELETEs before the shutdown does.
-	if _, err := openSessions(ctx, hc, Target{Name: "wedge", Endpoint: gw.URL + "/mcp", Tool: "w.increment"}, cfg.Wedged); err != nil {
+	if _, err := openSessions(ctx, hc, Target{Name: "wedge", Endpoint: gw.URL() + "/mcp", Tool: "w.increment"}, cfg.Wedged); err != nil {
 		return sh, err
 	}
 	start := time.Now()
@@ -283,7 +286,7 @@ func (cfg Config) measureNonOwner(ctx context.Context, dir, upstream string) (No
 	w := Workload{Name: "W1", Sessions: 1, Workers: 1, CallsPerSession: 1000, SliceCalls: 1}
 	var ownerP50, otherP50, ratio []float64
 	for round := 1; round <= cfg.Rounds; round++ {
-		samples, err := runInterleaved(ctx, w, round, []*lane{routed(owner.URL, owner.URL), routed(owner.URL, other.URL)})
+		samples, err := runInterleaved(ctx, w, round, []*lane{routed(owner.URL(), owner.URL()), routed(owner.URL(), other.URL())})
 		if err != nil {
 			return no, err
 		}

@@ -12,7 +12,8 @@
 //
 // Group packages (suites/isolation, ...) declare their specs in ordinary Go
 // files with Describe and It, so the same specs can be mounted in the
-// group's own suite, in one binary with every group, or in Preview.
+// group's own suite, in one binary with every group, or in Preview. They
+// are registered with Ginkgo when the target is known (registry.go).
 package conformance
 
 import (
@@ -41,21 +42,16 @@ const (
 // SpecTimeout: a spec that can hang is a defect.
 const DefaultSpecTimeout = 60 * time.Second
 
-// Describe declares the container of one requirement group (e.g. "ISO").
-func Describe(group string, body func()) bool {
-	ginkgo.GinkgoHelper()
-	g, ok := catalog.MustLoad().Group(group)
-	if !ok {
-		panic(fmt.Sprintf("conformance.Describe: %q is not a group of the requirement catalogue", group))
-	}
-	return ginkgo.Describe(g.ID+": "+g.Title, ginkgo.Label(g.ID), body)
-}
-
-// It declares a spec that proves requirement id. text says what this spec
-// checks (a requirement may have several specs). decorators are Ginkgo
-// decorators (e.g. SpecTimeout, Serial).
+// It declares a spec that proves requirement id, inside the body of
+// Describe. text says what this spec checks (a requirement may have several
+// specs). decorators are Ginkgo decorators (e.g. SpecTimeout, Serial); the
+// registration's Plan may add Serial.
 func It(id, text string, body func(ctx ginkgo.SpecContext), decorators ...any) bool {
 	ginkgo.GinkgoHelper()
+	plan, registered := currentPlan()
+	if !registered {
+		panic(fmt.Sprintf("conformance.It(%q, %q) ran before the specs were registered: declare it inside the body of conformance.Describe", id, text))
+	}
 	req, ok := catalog.MustLoad().Requirement(id)
 	if !ok {
 		panic(fmt.Sprintf("conformance.It: spec %q names %q, which is not in the requirement catalogue", text, id))
@@ -64,9 +60,7 @@ func It(id, text string, body func(ctx ginkgo.SpecContext), decorators ...any) b
 	if !slices.ContainsFunc(decorators, isSpecTimeout) {
 		args = append(args, ginkgo.SpecTimeout(DefaultSpecTimeout))
 	}
-	// An external target's replicas are shared by every spec (and so are the
-	// upstream ids registered on them): its specs run one at a time.
-	if t, err := targetconf.Current(); err == nil && t.Driver == targetconf.DriverExternal {
+	if plan.serial(decorators) {
 		args = append(args, ginkgo.Serial)
 	}
 	args = append(args, decorators...)

@@ -18,11 +18,15 @@ type SpecInfo struct {
 	Requirements []string
 }
 
-// Preview walks every spec registered in this binary without running any
-// and returns them with the requirement IDs they name. It must be called
-// from a test binary that imports the group packages and does not call
-// RunSpecs for them.
+// Preview walks every spec declared in this binary without running any and
+// returns them with the requirement IDs they name. It registers the
+// collected groups first if nothing has (with the zero Plan: no target
+// decides anything a preview reads). Call it from a test binary that
+// imports the group packages.
 func Preview() []SpecInfo {
+	if !Registered() {
+		Register(Plan{})
+	}
 	c := catalog.MustLoad()
 	report := ginkgo.PreviewSpecs("requirement coverage")
 	var out []SpecInfo

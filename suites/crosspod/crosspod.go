@@ -194,7 +194,7 @@ var _ = conformance.Describe("XPD", func() {
 			}
 			g.Expect(live).To(BeEmpty(), "upstream sessions still open at the old URL")
 		}).WithTimeout(steps.EvictionBound).WithPolling(50*time.Millisecond).Should(Succeed(),
-			"an upstream change through %s should close the upstream sessions every replica holds within %s", gw.Replica(0).ID, steps.EvictionBound)
+			"an upstream change through %s should close the upstream sessions every replica holds within %s", gw.Replica(0).ID(), steps.EvictionBound)
 		var ended []string
 		st := oldUp.Stats(ctx)
 		for id, owner := range heldBy {
@@ -229,7 +229,7 @@ var _ = conformance.Describe("XPD", func() {
 		Expect(owner.Kill()).To(Succeed())
 		exit, err := owner.WaitExit(5 * time.Second)
 		Expect(err).NotTo(HaveOccurred())
-		conformance.Evidencef("owner "+owner.ID, "%s", exit)
+		conformance.Evidencef("owner "+owner.ID(), "%s", exit)
 		deadline := exit.At.Add(ownershipBound)
 
 		var slowest time.Duration
@@ -245,13 +245,13 @@ var _ = conformance.Describe("XPD", func() {
 					slowest = max(slowest, took)
 					if took > requestBound {
 						StopTrying(fmt.Sprintf("a request for session %s through %s took %s (bound %s): it waited on the dead owner %s (%v)",
-							steps.Short(via.Session), via.Replica, took.Round(time.Millisecond), requestBound, owner.ID, err)).Now()
+							steps.Short(via.Session), via.Replica, took.Round(time.Millisecond), requestBound, owner.ID(), err)).Now()
 					}
 					g.Expect(err).NotTo(HaveOccurred())
 					statuses = append(statuses, res.Status)
 					g.Expect(res.Status).To(Equal(404), "body: %s", res.Body)
 				}).WithTimeout(max(time.Until(deadline), 100*time.Millisecond)).WithPolling(100*time.Millisecond).Should(Succeed(),
-					"session %s of the dead owner %s should get 404 through %s within %s of its death", steps.Short(via.Session), owner.ID, via.Replica, ownershipBound)
+					"session %s of the dead owner %s should get 404 through %s within %s of its death", steps.Short(via.Session), owner.ID(), via.Replica, ownershipBound)
 				conformance.Evidencef(fmt.Sprintf("session %s via %s", steps.Short(via.Session), via.Replica),
 					"404 %s after the kill (statuses seen: %v)", time.Since(exit.At).Round(time.Millisecond), statuses)
 			}
@@ -270,8 +270,8 @@ var _ = conformance.Describe("XPD", func() {
 			raw := gw.RawAt(i, token(0))
 			raw.Timeout = requestBound
 			hs, err := raw.Initialize(ctx, "/mcp")
-			Expect(err).NotTo(HaveOccurred(), "a new session on the survivor %s", gw.Replica(i).ID)
-			fresh := steps.Via{Replica: gw.Replica(i).ID, Raw: raw, Session: hs.SessionID}
+			Expect(err).NotTo(HaveOccurred(), "a new session on the survivor %s", gw.Replica(i).ID())
+			fresh := steps.Via{Replica: gw.Replica(i).ID(), Raw: raw, Session: hs.SessionID}
 			v := fresh.Call(ctx, "counter.increment", map[string]any{"by": 1})
 			took := time.Since(start)
 			conformance.Evidencef("new session on "+fresh.Replica, "initialize + first call in %s, value %d", took.Round(time.Millisecond), v)

@@ -11,7 +11,6 @@ import (
 
 func TestCrosspod(t *testing.T) {
 	RegisterFailHandler(Fail)
+	fixture.Register() // the specs, for the target of MCPCONF_*
 	RunSpecs(t, "XPD: cross-replica lookup")
 }
-
-var _ = SynchronizedBeforeSuite(fixture.PrepareGateway, fixture.UseGateway)

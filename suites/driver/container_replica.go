@@ -3,7 +3,6 @@ package driver
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -16,35 +15,39 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
-
-	"github.com/mcpgw/conformance/suites/launch"
-)
-
-// Where a container replica finds the files the suite gives it. TLS files an
-// upstream names are copied to the same path they have on the host, so
-// upstream definitions need no rewriting.
-const (
-	containerUpstreamsFile = "/etc/mcpgw/upstreams.json"
-	containerTokensFile    = "/etc/mcpgw/tokens.txt"
 )
 
 // containerReplicas maps a container replica's base URL to it, for
 // shareUpstreamFiles.
-var containerReplicas sync.Map // string -> *Replica
+var containerReplicas sync.Map // string -> *containerReplica
+
+// containerReplica is a gateway replica in a container of a scope.
+type containerReplica struct {
+	endpoint
+	scope     *ContainerScope
+	rc        *runningContainer
+	stopGrace time.Duration
+	log       *logBuffer
+	logDone   chan struct{}
+	done      chan struct{} // closed when the engine reported the exit
+	exitMu    sync.Mutex
+	exit      Exit
+}
 
 // StartReplica starts a gateway replica in a container of this scope, alias
-// replica-<n>-<token>, configured like a process replica (the MCPGW_*
-// environment, the target's argument and environment templates) but
-// listening on 0.0.0.0:<the run's gateway port> and advertising
-// http://<alias>:<port>, where the other replicas reach it. It waits until
-// GET /readyz answers 200 through the mapped port.
+// replica-<n>-<token>, launched like a process replica (BuildLaunch) but
+// listening on 0.0.0.0:<the run's gateway port>, advertising
+// http://<alias>:<port>, where the other replicas reach it, and reading its
+// files under /etc/mcpgw (TLS files at the path they have on the host, so
+// upstream definitions need no rewriting). It waits until GET /readyz
+// answers 200 through the mapped port.
 //
 // The replica follows the process driver's contract: Signal(SIGTERM) is a
 // `docker stop` whose SIGKILL comes only well past the shutdown bound (so a
 // slow shutdown is measured, not cut short), Kill is a real SIGKILL of the
 // container, Exited closes when the engine reports the exit, and Log holds
 // the container's output.
-func (s *ContainerScope) StartReplica(ctx context.Context, cfg ReplicaConfig) (*Replica, error) {
+func (s *ContainerScope) StartReplica(ctx context.Context, cfg ReplicaConfig) (Replica, error) {
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = 15 * time.Second
 	}
@@ -53,72 +56,15 @@ func (s *ContainerScope) StartReplica(ctx context.Context, cfg ReplicaConfig) (*
 	s.mu.Unlock()
 	port := s.c.Run.GatewayPort
 	alias := s.alias(fmt.Sprintf("replica-%d", n))
-	listen := fmt.Sprintf("0.0.0.0:%d", port)
-	self := fmt.Sprintf("http://%s:%d", alias, port)
-
-	env := map[string]string{"MCPGW_LISTEN": listen}
-	data := launch.Data{
-		Listen: listen, Host: "0.0.0.0", Port: port, URL: self,
-		ReplicaID: cfg.ID, Redis: cfg.Redis, ClusterSecret: cfg.ClusterSecret,
-		ShutdownTimeout: cfg.ShutdownTimeout, SessionTimeout: cfg.SessionTimeout,
-		AdminToken: cfg.AdminToken, EmulateBug: cfg.EmulateBug,
-	}
-	if cfg.ID != "" {
-		env["MCPGW_REPLICA_ID"] = cfg.ID
-	}
-	ups := cfg.Upstreams
-	if ups == nil {
-		ups = []Upstream{}
-	}
-	upJSON, err := json.MarshalIndent(ups, "", "  ")
+	l, err := BuildLaunch(cfg, Placement{
+		Listen:  fmt.Sprintf("0.0.0.0:%d", port),
+		URL:     fmt.Sprintf("http://%s:%d", alias, port),
+		FileDir: containerFileDir,
+	})
 	if err != nil {
 		return nil, err
 	}
-	files := []testcontainers.ContainerFile{fileFromBytes(upJSON, containerUpstreamsFile)}
-	env["MCPGW_UPSTREAMS"], data.UpstreamsFile = containerUpstreamsFile, containerUpstreamsFile
-	for _, p := range tlsPaths(ups) {
-		files = append(files, testcontainers.ContainerFile{HostFilePath: p, ContainerFilePath: p, FileMode: 0o644})
-	}
-	if cfg.Redis != "" {
-		advertise := cfg.AdvertiseURL
-		if advertise == "" {
-			advertise = self
-		}
-		env["MCPGW_REDIS"], env["MCPGW_ADVERTISE_URL"], data.AdvertiseURL = cfg.Redis, advertise, advertise
-	}
-	if cfg.ShutdownTimeout > 0 {
-		env["MCPGW_SHUTDOWN_TIMEOUT"] = cfg.ShutdownTimeout.String()
-	}
-	if cfg.SessionTimeout > 0 {
-		env["MCPGW_SESSION_TIMEOUT"] = cfg.SessionTimeout.String()
-	}
-	if len(cfg.Tokens) > 0 {
-		var b []byte
-		b = append(b, "# written by the conformance suite\n"...)
-		for tok, id := range cfg.Tokens {
-			b = fmt.Appendf(b, "%s %s\n", tok, id)
-		}
-		files = append(files, fileFromBytes(b, containerTokensFile))
-		env["MCPGW_AUTH_TOKENS"], data.AuthTokensFile = containerTokensFile, containerTokensFile
-	}
-	if cfg.AdminToken != "" {
-		env["MCPGW_ADMIN_TOKEN"] = cfg.AdminToken
-	}
-	if cfg.ClusterSecret != "" {
-		env["MCPGW_CLUSTER_SECRET"] = cfg.ClusterSecret
-	}
-	if cfg.EmulateBug != "" {
-		env["MCPGW_EMULATE_BUG"] = cfg.EmulateBug
-	}
-	args, extraEnv, err := launch.Render(cfg.Args, cfg.Env, data)
-	if err != nil {
-		return nil, fmt.Errorf("replica %s: %w", cfg.ID, err)
-	}
-	for k, v := range extraEnv {
-		env[k] = v
-	}
-
-	rc, err := s.start(ctx, containerSpec{alias: alias, image: s.c.Run.Images.Gateway, cmd: args, env: env, port: port, files: files})
+	rc, err := s.start(ctx, containerSpec{alias: alias, image: s.c.Run.Images.Gateway, cmd: l.Args, env: l.Env, port: port, files: containerFiles(l.Files)})
 	if err != nil {
 		return nil, fmt.Errorf("replica %s: %w", cfg.ID, err)
 	}
@@ -126,17 +72,19 @@ func (s *ContainerScope) StartReplica(ctx context.Context, cfg ReplicaConfig) (*
 	if shutdown <= 0 {
 		shutdown = 5 * time.Second // the reference gateway's default
 	}
-	r := &Replica{ID: cfg.ID, URL: "http://" + rc.host, Addr: rc.host, log: &logBuffer{}, done: make(chan struct{})}
-	r.ctr = &containerCtl{
-		scope: s, rc: rc,
+	r := &containerReplica{
+		endpoint: endpoint{id: cfg.ID, url: "http://" + rc.host, addr: rc.host},
+		scope:    s, rc: rc,
 		// A shutdown is judged against 2 x timeout + 1 s and waited on for
 		// 2 s more; the engine's SIGKILL comes after that.
 		stopGrace: 2*shutdown + 5*time.Second,
+		log:       &logBuffer{},
 		logDone:   make(chan struct{}),
+		done:      make(chan struct{}),
 	}
-	go r.ctr.follow(r)
-	go r.ctr.watch(r)
-	if err := r.waitReady(ctx, cfg.ReadyTimeout); err != nil {
+	go r.follow()
+	go r.watch()
+	if err := awaitReady(ctx, r, cfg.ReadyTimeout); err != nil {
 		s.remove(rc)
 		select { // the watcher records the end, and the last of the log
 		case <-r.done:
@@ -147,68 +95,119 @@ func (s *ContainerScope) StartReplica(ctx context.Context, cfg ReplicaConfig) (*
 	s.mu.Lock()
 	s.replicas = append(s.replicas, r)
 	s.mu.Unlock()
-	containerReplicas.Store(r.URL, r)
+	containerReplicas.Store(r.url, r)
 	return r, nil
 }
 
-// Container names the container a replica runs in ("" for a process).
-func (r *Replica) Container() string {
-	if r.ctr == nil {
-		return ""
+// containerFileDir is where a container replica reads the files it is given.
+const containerFileDir = "/etc/mcpgw"
+
+// containerFiles places a launch's files in a container: each is copied in
+// at its Path when the container is created.
+func containerFiles(files []LaunchFile) []testcontainers.ContainerFile {
+	var out []testcontainers.ContainerFile
+	for _, f := range files {
+		if f.HostPath != "" {
+			out = append(out, testcontainers.ContainerFile{HostFilePath: f.HostPath, ContainerFilePath: f.Path, FileMode: 0o644})
+			continue
+		}
+		out = append(out, fileFromBytes(f.Bytes, f.Path))
 	}
-	return r.ctr.rc.alias
+	return out
 }
 
-// containerCtl is what a container replica has instead of a process.
-type containerCtl struct {
-	scope     *ContainerScope
-	rc        *runningContainer
-	stopGrace time.Duration
-	logDone   chan struct{}
+// Log returns what the container wrote so far.
+func (r *containerReplica) Log() string { return r.log.String() }
+
+// Running reports whether the engine has not reported the exit yet.
+func (r *containerReplica) Running() bool {
+	select {
+	case <-r.done:
+		return false
+	default:
+		return true
+	}
 }
 
-// signal delivers sig: SIGTERM as `docker stop` with stopGrace (answered
+// Exited is closed when the engine has reported the exit.
+func (r *containerReplica) Exited() <-chan struct{} { return r.done }
+
+// ExitStatus is the exit as the engine recorded it (zero while running).
+func (r *containerReplica) ExitStatus() Exit {
+	r.exitMu.Lock()
+	defer r.exitMu.Unlock()
+	return r.exit
+}
+
+// WaitExit waits up to timeout for the container to stop.
+func (r *containerReplica) WaitExit(timeout time.Duration) (Exit, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-r.done:
+		return r.ExitStatus(), nil
+	case <-t.C:
+		return Exit{}, fmt.Errorf("replica %s still running %s after the wait began", r.id, timeout)
+	}
+}
+
+// Pid is the host pid of the container's process, as the engine reported
+// it at start.
+func (r *containerReplica) Pid() (int, error) {
+	if r.rc.pid == 0 {
+		return 0, fmt.Errorf("replica %s (container %s): the engine reported no host pid", r.id, r.rc.alias)
+	}
+	return r.rc.pid, nil
+}
+
+// Kill is a real SIGKILL of the container (docker kill).
+func (r *containerReplica) Kill() error { return r.Signal(syscall.SIGKILL) }
+
+// Container names the container the replica runs in (its alias).
+func (r *containerReplica) Container() string { return r.rc.alias }
+
+// Signal delivers sig: SIGTERM as `docker stop` with stopGrace (answered
 // at once, the stop goes on in the background), anything else as
 // `docker kill --signal`.
-func (k *containerCtl) signal(r *Replica, sig os.Signal) error {
+func (r *containerReplica) Signal(sig os.Signal) error {
 	if !r.Running() {
-		return fmt.Errorf("replica %s already exited (%s)", r.ID, r.ExitStatus())
+		return fmt.Errorf("replica %s already exited (%s)", r.id, r.ExitStatus())
 	}
 	if sig == syscall.SIGTERM {
-		go k.stop(k.stopGrace)
+		go r.dockerStop(r.stopGrace)
 		return nil
 	}
 	s, ok := sig.(syscall.Signal)
 	if !ok {
-		return fmt.Errorf("replica %s: cannot send %v to a container", r.ID, sig)
+		return fmt.Errorf("replica %s: cannot send %v to a container", r.id, sig)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := k.scope.c.api.ContainerKill(ctx, k.rc.ID(), client.ContainerKillOptions{Signal: strconv.Itoa(int(s))}); err != nil {
-		return fmt.Errorf("replica %s: docker kill --signal %d %s: %w", r.ID, int(s), k.rc.alias, err)
+	if _, err := r.scope.c.api.ContainerKill(ctx, r.rc.ID(), client.ContainerKillOptions{Signal: strconv.Itoa(int(s))}); err != nil {
+		return fmt.Errorf("replica %s: docker kill --signal %d %s: %w", r.id, int(s), r.rc.alias, err)
 	}
 	return nil
 }
 
-// stop is `docker stop` with grace (whole seconds, rounded up): SIGTERM, and
-// SIGKILL from the engine past grace. It returns when the container stopped.
-func (k *containerCtl) stop(grace time.Duration) error {
+// dockerStop is `docker stop` with grace (whole seconds, rounded up):
+// SIGTERM, and SIGKILL from the engine past grace. It returns when the
+// container stopped.
+func (r *containerReplica) dockerStop(grace time.Duration) error {
 	secs := int((grace + time.Second - 1) / time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), grace+30*time.Second)
 	defer cancel()
-	_, err := k.scope.c.api.ContainerStop(ctx, k.rc.ID(), client.ContainerStopOptions{Timeout: &secs})
+	_, err := r.scope.c.api.ContainerStop(ctx, r.rc.ID(), client.ContainerStopOptions{Timeout: &secs})
 	return err
 }
 
-// stopReplica is Replica.Stop for a container: docker stop with grace, then
-// the exit as the engine recorded it. It needed SIGKILL when the container
-// outlived grace.
-func (k *containerCtl) stopReplica(r *Replica, grace time.Duration) (Exit, bool) {
+// Stop is docker stop with grace, then the exit as the engine recorded it.
+// It needed SIGKILL when the container outlived grace.
+func (r *containerReplica) Stop(grace time.Duration) (Exit, bool) {
 	if !r.Running() {
 		return r.ExitStatus(), false
 	}
 	start := time.Now()
-	_ = k.stop(grace)
+	_ = r.dockerStop(grace)
 	e, err := r.WaitExit(5 * time.Second)
 	if err != nil {
 		return Exit{Code: -1, Signal: "unreaped"}, true
@@ -218,19 +217,19 @@ func (k *containerCtl) stopReplica(r *Replica, grace time.Duration) (Exit, bool)
 
 // follow copies the container's output into the replica's log until the
 // container stops.
-func (k *containerCtl) follow(r *Replica) {
-	defer close(k.logDone)
-	if err := copyLogs(context.Background(), k.scope.c, k.rc.ID(), r.log, true); err != nil {
-		fmt.Fprintf(r.log, "[driver: the logs of container %s could not be followed: %v]\n", k.rc.alias, err)
+func (r *containerReplica) follow() {
+	defer close(r.logDone)
+	if err := copyLogs(context.Background(), r.scope.c, r.rc.ID(), r.log, true); err != nil {
+		fmt.Fprintf(r.log, "[driver: the logs of container %s could not be followed: %v]\n", r.rc.alias, err)
 	}
 }
 
 // watch waits for the container to stop and records how it ended: the exit
 // code and finish time the engine recorded (a code above 128 is death by
 // signal code-128, as a shell reports it).
-func (k *containerCtl) watch(r *Replica) {
-	api := k.scope.c.api
-	res := api.ContainerWait(context.Background(), k.rc.ID(), client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
+func (r *containerReplica) watch() {
+	api := r.scope.c.api
+	res := api.ContainerWait(context.Background(), r.rc.ID(), client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
 	e := Exit{Code: -1}
 	select {
 	case w := <-res.Result:
@@ -239,7 +238,7 @@ func (k *containerCtl) watch(r *Replica) {
 	}
 	e.At = time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	if ins, err := api.ContainerInspect(ctx, k.rc.ID(), client.ContainerInspectOptions{}); err == nil && ins.Container.State != nil {
+	if ins, err := api.ContainerInspect(ctx, r.rc.ID(), client.ContainerInspectOptions{}); err == nil && ins.Container.State != nil {
 		st := ins.Container.State
 		if t, err := time.Parse(time.RFC3339Nano, st.FinishedAt); err == nil && t.Year() > 1 && !t.After(e.At) {
 			e.At = t
@@ -253,7 +252,7 @@ func (k *containerCtl) watch(r *Replica) {
 	}
 	// The last lines of output, before anyone reads the log of the exit.
 	select {
-	case <-k.logDone:
+	case <-r.logDone:
 	case <-time.After(time.Second):
 	}
 	r.exitMu.Lock()
@@ -288,9 +287,9 @@ func shareUpstreamFiles(ctx context.Context, baseURL string, u Upstream) error {
 	if len(paths) == 0 {
 		return nil
 	}
-	s := v.(*Replica).ctr.scope
+	s := v.(*containerReplica).scope
 	s.mu.Lock()
-	replicas := append([]*Replica(nil), s.replicas...)
+	replicas := append([]*containerReplica(nil), s.replicas...)
 	s.mu.Unlock()
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
@@ -302,30 +301,14 @@ func shareUpstreamFiles(ctx context.Context, baseURL string, u Upstream) error {
 				continue
 			}
 			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			err := r.ctr.rc.ctr.CopyToContainer(cctx, data, p, 0o644)
+			err := r.rc.ctr.CopyToContainer(cctx, data, p, 0o644)
 			cancel()
 			if err != nil {
-				return fmt.Errorf("copy %s into replica %s (container %s): %w", p, r.ID, r.ctr.rc.alias, err)
+				return fmt.Errorf("copy %s into replica %s (container %s): %w", p, r.id, r.rc.alias, err)
 			}
 		}
 	}
 	return nil
-}
-
-// tlsPaths lists the files the upstreams' TLS settings name.
-func tlsPaths(ups []Upstream) []string {
-	var out []string
-	for _, u := range ups {
-		if u.TLS == nil {
-			continue
-		}
-		for _, p := range []string{u.TLS.CAFile, u.TLS.CertFile, u.TLS.KeyFile} {
-			if p != "" {
-				out = append(out, p)
-			}
-		}
-	}
-	return out
 }
 
 func fileFromBytes(b []byte, path string) testcontainers.ContainerFile {

@@ -30,7 +30,7 @@ type ContainerScope struct {
 
 	mu       sync.Mutex
 	aliases  map[string]bool
-	replicas []*Replica
+	replicas []*containerReplica
 }
 
 // containerStartTimeout bounds creating and starting one container.
@@ -45,7 +45,7 @@ func (c *Containers) NewScope() *ContainerScope {
 func (s *ContainerScope) Close(ctx context.Context) error {
 	s.mu.Lock()
 	for _, r := range s.replicas {
-		containerReplicas.Delete(r.URL)
+		containerReplicas.Delete(r.url)
 	}
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)

@@ -51,7 +51,7 @@ func TestContainerDriver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rs []*Replica
+	var rs []Replica
 	for _, id := range []string{"r1", "r2"} {
 		r, err := s.StartReplica(ctx, ReplicaConfig{
 			ID: id, Upstreams: []Upstream{{ID: "counter", URL: up.NetworkBase + "/mcp"}},
@@ -63,7 +63,7 @@ func TestContainerDriver(t *testing.T) {
 		}
 		rs = append(rs, r)
 	}
-	sessions, err := (&AdminAPI{BaseURL: rs[1].URL, Token: "adm"}).Sessions(ctx)
+	sessions, err := (&AdminAPI{BaseURL: rs[1].URL(), Token: "adm"}).Sessions(ctx)
 	if err != nil || sessions.Replica != "r2" {
 		t.Fatalf("admin API of r2 through its mapped port: %+v %v", sessions, err)
 	}

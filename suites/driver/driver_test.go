@@ -52,7 +52,7 @@ func fakeGateway(mode string) {
 	}
 }
 
-func startFake(t *testing.T, mode string) (*Replica, error) {
+func startFake(t *testing.T, mode string) (Replica, error) {
 	t.Helper()
 	return StartReplica(context.Background(), ReplicaConfig{
 		Bin:          os.Args[0],
@@ -92,7 +92,7 @@ func TestClusteredReplicaAdvertisesItsOwnURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Stop(3 * time.Second)
-	if want := "redis=redis://127.0.0.1:1/0 advertise=" + r.URL + "\n"; !strings.Contains(r.Log(), want) {
+	if want := "redis=redis://127.0.0.1:1/0 advertise=" + r.URL() + "\n"; !strings.Contains(r.Log(), want) {
 		t.Errorf("want %q in the replica's environment; log:\n%s", want, r.Log())
 	}
 }

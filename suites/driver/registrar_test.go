@@ -88,11 +88,17 @@ func TestAttachedReplicaIsNotOurs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.URL != "http://127.0.0.1:8080" || r.Addr != "127.0.0.1:8080" || !r.Running() || !r.Attached() {
+	if r.URL() != "http://127.0.0.1:8080" || r.Addr() != "127.0.0.1:8080" || !r.Running() || r.Log() != "" || r.Container() != "" {
 		t.Errorf("attached replica: %+v", r)
 	}
 	if err := r.Kill(); err == nil || !strings.Contains(err.Error(), "external driver") {
 		t.Errorf("Kill of an attached replica: %v", err)
+	}
+	if pid, err := r.Pid(); pid != 0 || err == nil || !strings.Contains(err.Error(), "external driver") {
+		t.Errorf("Pid of an attached replica: %d, %v; want 0 and an error", pid, err)
+	}
+	if _, err := r.WaitExit(time.Hour); err == nil {
+		t.Error("WaitExit of an attached replica must say at once that its exit cannot be seen")
 	}
 	if _, killed := r.Stop(time.Second); killed || !r.Running() {
 		t.Error("Stop must leave an attached replica alone")
@@ -116,7 +122,7 @@ func TestReplicaArgumentsAreTemplates(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Stop(3 * time.Second)
-	_, port, _ := strings.Cut(r.Addr, ":")
+	_, port, _ := strings.Cut(r.Addr(), ":")
 	for _, want := range []string{"args=--id=r7 --up=", "upstreams.json --grace=1500 gwport=" + port + " redis="} {
 		if !strings.Contains(r.Log(), want) {
 			t.Errorf("want %q in the replica's view; log:\n%s", want, r.Log())

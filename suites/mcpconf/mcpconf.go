@@ -19,7 +19,7 @@
 //	}
 //
 // A target built in code takes every field of a target file (see
-// suites/target and suites/targets/*.yaml): any driver, capabilities,
+// suites/targetconf and suites/targets/*.yaml): any driver, capabilities,
 // profiles, hook commands. Upstreams, when set, are the hooks in Go: the
 // suite calls Add for each upstream a spec needs (fake MCP servers it runs
 // on 127.0.0.1), Change and Remove when a spec changes them, and Remove for
@@ -32,7 +32,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/onsi/ginkgo/v2"
@@ -76,15 +76,19 @@ type Config struct {
 	OutDir string
 }
 
-var setup sync.Once
+var configured atomic.Bool
 
 // Configure makes cfg the configuration of this test process's specs and
-// registers the suite's setup, for a Ginkgo suite of your own that calls
-// RunSpecs itself (as csi-test's GinkgoTest does). Call it once, before
-// RunSpecs.
+// registers them with Ginkgo for that target, with the suite's setup, for a
+// Ginkgo suite of your own that calls RunSpecs itself (as csi-test's
+// GinkgoTest does). Call it once, before RunSpecs: Ginkgo registers a spec
+// once per test process.
 func Configure(cfg Config) error {
 	if cfg.Target == nil {
 		return errors.New("mcpconf: Config.Target is required")
+	}
+	if configured.Load() {
+		return errors.New("mcpconf: Configure (or Run) was called already in this test process, and the specs are registered once")
 	}
 	if cfg.Upstreams != nil {
 		cfg.Target.Upstreams.InGo = true
@@ -93,9 +97,8 @@ func Configure(cfg Config) error {
 		return fmt.Errorf("mcpconf: %w", err)
 	}
 	fixture.UseRegistrar(cfg.Upstreams)
-	setup.Do(func() {
-		ginkgo.SynchronizedBeforeSuite(fixture.PrepareGateway, fixture.UseGateway)
-	})
+	configured.Store(true)
+	fixture.Register()
 	return nil
 }
 

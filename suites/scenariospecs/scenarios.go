@@ -15,7 +15,7 @@ import (
 	"github.com/mcpgw/conformance/suites/fixture"
 )
 
-var _ = Describe("Scenarios", Label("scenario"), func() {
+var _ = conformance.DescribeSpecs("Scenarios", func() {
 	all, err := scenarios.Bundled()
 	if err != nil {
 		panic(fmt.Sprintf("bundled scenarios: %v", err))
@@ -34,4 +34,4 @@ var _ = Describe("Scenarios", Label("scenario"), func() {
 			Expect(res.Failures).To(BeEmpty(), "scenario %s:\n%s", sc.Name, transcript.String())
 		})
 	}
-})
+}, Label("scenario"))

@@ -11,7 +11,6 @@ import (
 
 func TestScenarios(t *testing.T) {
 	RegisterFailHandler(Fail)
+	fixture.Register() // the specs, for the target of MCPCONF_*
 	RunSpecs(t, "Scenarios: every scenario in scenarios/ as a spec")
 }
-
-var _ = SynchronizedBeforeSuite(fixture.PrepareGateway, fixture.UseGateway)

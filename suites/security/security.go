@@ -93,8 +93,8 @@ var _ = conformance.Describe("SEC", func() {
 		} {
 			for _, method := range []string{http.MethodPost, http.MethodDelete} {
 				req := fmt.Sprintf("%s /mcp HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-11-25\r\nMcp-Session-Id: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
-					method, r.Addr, id, len(body), body)
-				res, err := client.Wire(ctx, r.Addr, []byte(req), 3*time.Second)
+					method, r.Addr(), id, len(body), body)
+				res, err := client.Wire(ctx, r.Addr(), []byte(req), 3*time.Second)
 				Expect(err).NotTo(HaveOccurred(), "%s with a %s session id", method, name)
 				conformance.Evidencef(method+" with a "+name+" session id", "%d %s", res.Status, client.Clip(res.Body, 200))
 				Expect(res.Status).To(BeNumerically(">=", 400), "%s with a %s session id", method, name)
@@ -250,7 +250,7 @@ func withSession(h http.Header, via steps.Via, post bool) http.Header {
 func expectAlive(ctx context.Context, gw *fixture.Gateway) {
 	GinkgoHelper()
 	r := gw.Replica(0)
-	Expect(r.Running()).To(BeTrue(), "replica %s exited: %s", r.ID, r.ExitStatus())
+	Expect(r.Running()).To(BeTrue(), "replica %s exited: %s", r.ID(), r.ExitStatus())
 	res, err := gw.Raw("").Do(ctx, http.MethodGet, "/healthz", nil, nil)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(res.Status).To(Equal(200), "GET /healthz")

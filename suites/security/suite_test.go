@@ -11,7 +11,6 @@ import (
 
 func TestSecurity(t *testing.T) {
 	RegisterFailHandler(Fail)
+	fixture.Register() // the specs, for the target of MCPCONF_*
 	RunSpecs(t, "SEC: security and bad input")
 }
-
-var _ = SynchronizedBeforeSuite(fixture.PrepareGateway, fixture.UseGateway)

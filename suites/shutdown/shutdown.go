@@ -131,17 +131,17 @@ var _ = conformance.Describe("SHD", func() {
 		up := fixture.Counter("counter")
 		gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
 		owner := gw.Replica(0)
-		s := fixture.ConnectURL(ctx, owner.URL+"/mcp", client.Options{NoStandaloneSSE: true})
+		s := fixture.ConnectURL(ctx, owner.URL()+"/mcp", client.Options{NoStandaloneSSE: true})
 		steps.IncrementTimes(ctx, s, "counter.", 1)
 		steps.RecordOwnership(ctx, gw, "before the shutdown")
 
 		terminateWithinBound(gw, owner)
 		for _, other := range gw.Replicas[1:] {
-			raw := &client.Raw{Base: other.URL, ProtocolVersion: s.ProtocolVersion(), Timeout: 2 * time.Second}
+			raw := &client.Raw{Base: other.URL(), ProtocolVersion: s.ProtocolVersion(), Timeout: 2 * time.Second}
 			res, err := raw.CallTool(ctx, "/mcp", s.ID(), "counter.get", nil)
-			Expect(err).NotTo(HaveOccurred(), "replica %s should answer for the stopped owner's session at once", other.ID)
-			conformance.Evidencef("POST via "+other.ID, "%d after %s", res.Status, res.Elapsed.Round(time.Millisecond))
-			Expect(res.Status).To(Equal(404), "replica %s: %s", other.ID, res.Body)
+			Expect(err).NotTo(HaveOccurred(), "replica %s should answer for the stopped owner's session at once", other.ID())
+			conformance.Evidencef("POST via "+other.ID(), "%d after %s", res.Status, res.Elapsed.Round(time.Millisecond))
+			Expect(res.Status).To(Equal(404), "replica %s: %s", other.ID(), res.Body)
 			Expect(res.Elapsed).To(BeNumerically("<", time.Second), "the answer should not wait on the stopped owner")
 		}
 	}, fixture.MultiReplica())
@@ -156,7 +156,7 @@ var _ = conformance.Describe("SHD", func() {
 		r := gw.Replica(0)
 
 		Expect(r.Signal(syscall.SIGTERM)).To(Succeed())
-		raw := &client.Raw{Base: r.URL, Timeout: time.Second}
+		raw := &client.Raw{Base: r.URL(), Timeout: time.Second}
 		Eventually(ctx, func(g Gomega) {
 			res, err := raw.Do(ctx, http.MethodGet, "/readyz", nil, nil)
 			if err == nil {
@@ -183,7 +183,7 @@ var _ = conformance.Describe("SHD", func() {
 
 // terminateWithinBound sends SIGTERM and expects the replica to exit within
 // 2 x its shutdown timeout + 1 s. It returns when the signal was sent.
-func terminateWithinBound(gw *fixture.Gateway, r *driver.Replica) time.Time {
+func terminateWithinBound(gw *fixture.Gateway, r driver.Replica) time.Time {
 	GinkgoHelper()
 	bound := gw.Bound()
 	sent := time.Now()
@@ -191,12 +191,12 @@ func terminateWithinBound(gw *fixture.Gateway, r *driver.Replica) time.Time {
 	// Wait a little past the bound so a late exit is measured, not guessed.
 	exit, err := r.WaitExit(bound + 2*time.Second)
 	if err != nil {
-		conformance.Evidencef("shutdown of "+r.ID, "still running %s after SIGTERM (bound %s)", bound+2*time.Second, bound)
-		Fail(fmt.Sprintf("replica %s did not exit within %s of SIGTERM (bound: 2 x %s + 1 s)", r.ID, bound+2*time.Second, gw.ShutdownTimeout))
+		conformance.Evidencef("shutdown of "+r.ID(), "still running %s after SIGTERM (bound %s)", bound+2*time.Second, bound)
+		Fail(fmt.Sprintf("replica %s did not exit within %s of SIGTERM (bound: 2 x %s + 1 s)", r.ID(), bound+2*time.Second, gw.ShutdownTimeout))
 	}
 	took := exit.At.Sub(sent)
-	conformance.Evidencef("shutdown of "+r.ID, "%s after SIGTERM, %s (bound %s)", took.Round(time.Millisecond), exit, bound)
-	Expect(took).To(BeNumerically("<=", bound), "replica %s took %s to exit; the bound is 2 x %s + 1 s", r.ID, took, gw.ShutdownTimeout)
+	conformance.Evidencef("shutdown of "+r.ID(), "%s after SIGTERM, %s (bound %s)", took.Round(time.Millisecond), exit, bound)
+	Expect(took).To(BeNumerically("<=", bound), "replica %s took %s to exit; the bound is 2 x %s + 1 s", r.ID(), took, gw.ShutdownTimeout)
 	return sent
 }
 
@@ -205,7 +205,7 @@ func terminateWithinBound(gw *fixture.Gateway, r *driver.Replica) time.Time {
 // engine's port mapping, whose proxy accepts the connection and then closes
 // it unanswered when the replica refuses it: there, an EOF before any
 // response is the refusal.
-func isRefusal(err error, r *driver.Replica) bool {
+func isRefusal(err error, r driver.Replica) bool {
 	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) {
 		return true
 	}

@@ -11,7 +11,6 @@ import (
 
 func TestShutdown(t *testing.T) {
 	RegisterFailHandler(Fail)
+	fixture.Register() // the specs, for the target of MCPCONF_*
 	RunSpecs(t, "SHD: bounded shutdown")
 }
-
-var _ = SynchronizedBeforeSuite(fixture.PrepareGateway, fixture.UseGateway)

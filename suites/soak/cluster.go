@@ -31,7 +31,7 @@ type cluster struct {
 	counter    *counter.Server
 	counterSrv *http.Server
 	counterURL string // base URL: /mcp and /stats
-	replicas   []*driver.Replica
+	replicas   []driver.Replica
 	adminToken string
 }
 
@@ -123,9 +123,9 @@ type usage struct {
 func (c *cluster) usage(ctx context.Context, i int) (usage, error) {
 	r := c.replicas[i]
 	var u usage
-	pid := r.Pid()
-	if pid <= 0 {
-		return u, fmt.Errorf("replica %s has no pid", r.ID)
+	pid, err := r.Pid()
+	if err != nil {
+		return u, err
 	}
 	rss, err := child.RSS(pid)
 	if err != nil {
@@ -134,7 +134,7 @@ func (c *cluster) usage(ctx context.Context, i int) (usage, error) {
 	u.rss = rss
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.URL+"/metrics", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.URL()+"/metrics", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return u, err
@@ -154,7 +154,7 @@ func (c *cluster) usage(ctx context.Context, i int) (usage, error) {
 			return u, nil
 		}
 	}
-	return u, fmt.Errorf("replica %s: no go_goroutines in /metrics", r.ID)
+	return u, fmt.Errorf("replica %s: no go_goroutines in /metrics", r.ID())
 }
 
 // totalUsage sums usage over the replicas that are running.
@@ -176,7 +176,7 @@ func (c *cluster) totalUsage(ctx context.Context) (usage, error) {
 
 // adminSessions counts the downstream sessions replica i says it holds.
 func (c *cluster) adminSessions(ctx context.Context, i int) (int, error) {
-	api := &driver.AdminAPI{BaseURL: c.replicas[i].URL, Token: c.adminToken, Timeout: 2 * time.Second}
+	api := &driver.AdminAPI{BaseURL: c.replicas[i].URL(), Token: c.adminToken, Timeout: 2 * time.Second}
 	view, err := api.Sessions(ctx)
 	if err != nil {
 		return 0, err

@@ -34,7 +34,7 @@ type session struct {
 func (c *cluster) openSession(ctx context.Context, owner int) (*session, error) {
 	s := &session{owner: owner}
 	for _, r := range c.replicas {
-		s.raws = append(s.raws, &client.Raw{Base: r.URL, Timeout: c.cfg.RequestTimeout, IDs: &s.ids})
+		s.raws = append(s.raws, &client.Raw{Base: r.URL(), Timeout: c.cfg.RequestTimeout, IDs: &s.ids})
 	}
 	hs, err := s.raws[owner].Initialize(ctx, mcpPath)
 	if err != nil {

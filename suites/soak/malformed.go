@@ -29,7 +29,7 @@ func post(body []byte, header map[string]string) func(ctx context.Context, c *cl
 			}
 			h.Set(k, v)
 		}
-		raw := &client.Raw{Base: c.replicas[0].URL, Timeout: c.cfg.RequestTimeout}
+		raw := &client.Raw{Base: c.replicas[0].URL(), Timeout: c.cfg.RequestTimeout}
 		resp, err := raw.Do(ctx, http.MethodPost, mcpPath, h, body)
 		if err != nil {
 			return 0, err
@@ -41,7 +41,7 @@ func post(body []byte, header map[string]string) func(ctx context.Context, c *cl
 // wire sends a hand-made request (bytes net/http refuses to send).
 func wire(format string) func(ctx context.Context, c *cluster, sid string) (int, error) {
 	return func(ctx context.Context, c *cluster, sid string) (int, error) {
-		host := strings.TrimPrefix(c.replicas[0].URL, "http://")
+		host := strings.TrimPrefix(c.replicas[0].URL(), "http://")
 		req := strings.ReplaceAll(format, "{host}", host)
 		resp, err := client.Wire(ctx, host, []byte(req), c.cfg.RequestTimeout)
 		if err != nil {
@@ -124,7 +124,7 @@ func phaseMalformed(ctx context.Context, c *cluster, rep *Report) error {
 	ready := false
 	if alive {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.replicas[0].URL+"/readyz", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.replicas[0].URL()+"/readyz", nil)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			ready = resp.StatusCode == http.StatusOK
 			resp.Body.Close()

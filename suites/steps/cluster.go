@@ -33,8 +33,8 @@ func InitializeOn(ctx context.Context, gw *fixture.Gateway, i int, token string)
 	raw := gw.RawAt(i, token)
 	raw.IDs = new(atomic.Int64)
 	hs, err := raw.Initialize(ctx, "/mcp")
-	Expect(err).NotTo(HaveOccurred(), "initialize on replica %s", gw.Replica(i).ID)
-	return Via{Replica: gw.Replica(i).ID, Raw: raw, Session: hs.SessionID}
+	Expect(err).NotTo(HaveOccurred(), "initialize on replica %s", gw.Replica(i).ID())
+	return Via{Replica: gw.Replica(i).ID(), Raw: raw, Session: hs.SessionID}
 }
 
 // At is the same session seen through replica i of gw: same token, revision
@@ -42,7 +42,7 @@ func InitializeOn(ctx context.Context, gw *fixture.Gateway, i int, token string)
 func (v Via) At(gw *fixture.Gateway, i int) Via {
 	raw := gw.RawAt(i, v.Raw.Token)
 	raw.ProtocolVersion, raw.IDs, raw.Timeout = v.Raw.ProtocolVersion, v.Raw.IDs, v.Raw.Timeout
-	return Via{Replica: gw.Replica(i).ID, Raw: raw, Session: v.Session}
+	return Via{Replica: gw.Replica(i).ID(), Raw: raw, Session: v.Session}
 }
 
 // Call calls tool on /mcp and returns the counter value; any other answer

@@ -11,7 +11,6 @@ import (
 
 func TestTransport(t *testing.T) {
 	RegisterFailHandler(Fail)
+	fixture.Register() // the specs, for the target of MCPCONF_*
 	RunSpecs(t, "TRN: Streamable HTTP transport edges")
 }
-
-var _ = SynchronizedBeforeSuite(fixture.PrepareGateway, fixture.UseGateway)

@@ -89,7 +89,7 @@ func runOnce(ctx context.Context, sc *scenarios.Scenario, gatewayBin, counterBin
 		return nil, err
 	}
 	defer r.Stop(5 * time.Second)
-	return scenarios.Run(ctx, sc, r.URL, os.Stdout, scenarios.Options{}), nil
+	return scenarios.Run(ctx, sc, r.URL(), os.Stdout, scenarios.Options{}), nil
 }
 
 // startCounter runs the counter binary on a free loopback port and waits for

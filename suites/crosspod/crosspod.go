@@ -311,10 +311,10 @@ var _ = conformance.Describe("XPD", func() {
 				"%s after %s (%s after the stop)", outcome, took.Round(time.Millisecond), time.Since(stopped).Round(time.Millisecond))
 			Expect(took).To(BeNumerically("<", stalledBound),
 				"a request for session %s through %s waited %s on the stalled owner %s (bound %s, client patience %s)",
-				steps.Short(via.Session), via.Replica, took.Round(time.Millisecond), owner.ID, stalledBound, clientPatience)
+				steps.Short(via.Session), via.Replica, took.Round(time.Millisecond), owner.ID(), stalledBound, clientPatience)
 			Expect(err).NotTo(HaveOccurred(), "the request through %s should end with an answer, not a cut connection", via.Replica)
 			Expect(res.Status == 404 || res.Status/100 == 5).To(BeTrue(),
-				"a session of the stalled owner %s through %s should get 404 (owner known dead) or a 5xx, got %d: %s", owner.ID, via.Replica, res.Status, client.Clip(res.Body, 200))
+				"a session of the stalled owner %s through %s should get 404 (owner known dead) or a 5xx, got %d: %s", owner.ID(), via.Replica, res.Status, client.Clip(res.Body, 200))
 		}
 
 		for i := 1; i < len(gw.Replicas); i++ {
@@ -322,8 +322,8 @@ var _ = conformance.Describe("XPD", func() {
 			raw := gw.RawAt(i, "")
 			raw.Timeout = requestBound
 			hs, err := raw.Initialize(ctx, "/mcp")
-			Expect(err).NotTo(HaveOccurred(), "a new session on %s while %s is stopped", gw.Replica(i).ID, owner.ID)
-			fresh := steps.Via{Replica: gw.Replica(i).ID, Raw: raw, Session: hs.SessionID}
+			Expect(err).NotTo(HaveOccurred(), "a new session on %s while %s is stopped", gw.Replica(i).ID(), owner.ID())
+			fresh := steps.Via{Replica: gw.Replica(i).ID(), Raw: raw, Session: hs.SessionID}
 			v := fresh.Call(ctx, "counter.increment", map[string]any{"by": 1})
 			took := time.Since(start)
 			conformance.Evidencef("new session on "+fresh.Replica, "initialize + first call in %s, value %d", took.Round(time.Millisecond), v)

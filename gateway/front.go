@@ -33,7 +33,8 @@ const firstSessionlessRevision = "2026-07-28"
 // serveMCP is the front of one MCP route. It settles every transport edge the
 // SDK handler would answer differently (or not at all) before handing the
 // request over: auth, session id checks, 405 on session-less GET, 400 on
-// session-less non-initialize POST, 404 on unknown sessions, 413 on big bodies.
+// session-less non-initialize POST, 404 on unknown sessions, 413 on big bodies,
+// 408 on slow bodies, 400 on JSON-RPC ids that would not come back exactly.
 func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string) {
 	if v := r.Header.Get(headerProtocolVersion); v != "" && !slices.Contains(sessionRevisions, v) {
 		// A POST may probe a newer revision; the SDK answers it in JSON-RPC.

@@ -34,12 +34,20 @@ type Stats struct {
 
 // SessionStats is one upstream session as the fake saw it.
 type SessionStats struct {
-	ID        string    `json:"id"`
-	Value     int       `json:"value"`
-	Calls     int       `json:"calls"` // tools/call requests served
-	Started   time.Time `json:"started"`
-	Ended     time.Time `json:"ended,omitzero"`
-	EndReason string    `json:"endReason,omitempty"`
+	ID    string `json:"id"`
+	Value int    `json:"value"`
+	Calls int    `json:"calls"` // tools/call requests served
+	// Blocking counts the calls running now that return only when
+	// cancelled (the wedge's tool "block").
+	Blocking int `json:"blocking,omitempty"`
+	// Cancelled counts the calls of the session whose cancellation the fake
+	// observed (notifications/cancelled, or the session closing under them),
+	// and LastCancelled is when the latest was.
+	Cancelled     int       `json:"cancelled,omitempty"`
+	LastCancelled time.Time `json:"lastCancelled,omitzero"`
+	Started       time.Time `json:"started"`
+	Ended         time.Time `json:"ended,omitzero"`
+	EndReason     string    `json:"endReason,omitempty"`
 	// ProtocolVersion is the revision negotiated at initialize.
 	ProtocolVersion string `json:"protocolVersion,omitempty"`
 }

@@ -48,8 +48,11 @@ func (g *Gateway) aggregatingMiddleware(route string) mcp.Middleware {
 				}
 				ctx, stop := d.bind(ctx)
 				defer stop()
-				ctx, unbind := g.calls.bind(ctx, req)
-				defer unbind()
+				if g.policy.cancelAbandonedCalls() {
+					var unbind func()
+					ctx, unbind = g.calls.bind(ctx, req)
+					defer unbind()
+				}
 				if method == "tools/list" {
 					return g.listTools(ctx, d)
 				}

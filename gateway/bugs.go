@@ -40,10 +40,18 @@ const (
 	// BugDeadOwnerHang forwards requests to an owner replica that is dead
 	// and waits on it for as long as the client does.
 	BugDeadOwnerHang Bug = "dead-owner-hang"
+	// BugNoCancelOnDisconnect lets an upstream call run on after its client
+	// closed the request: nobody can get the answer any more, yet the
+	// upstream is never told.
+	BugNoCancelOnDisconnect Bug = "no-cancel-on-disconnect"
+	// BugFrozenOwnerHang forwards requests to an owner replica that accepts
+	// connections but never answers (stopped, partitioned) and waits for as
+	// long as the client does.
+	BugFrozenOwnerHang Bug = "frozen-owner-hang"
 )
 
 // Bugs lists every bug name the flag knows, in documentation order.
-var Bugs = []Bug{BugSharedUpstream, BugNoEvictOnDelete, BugNoEvictOnUpdate, BugHangingGet, BugUnboundedShutdown, BugLocalLookup, BugDeadOwnerHang}
+var Bugs = []Bug{BugSharedUpstream, BugNoEvictOnDelete, BugNoEvictOnUpdate, BugHangingGet, BugUnboundedShutdown, BugLocalLookup, BugDeadOwnerHang, BugNoCancelOnDisconnect, BugFrozenOwnerHang}
 
 // ParseBug turns a --emulate-bug value into a Bug, with a clear error.
 func ParseBug(s string) (Bug, error) {
@@ -65,7 +73,7 @@ func ParseBug(s string) (Bug, error) {
 // needsCluster reports whether the bug only shows across replicas, so that
 // emulating it without --redis would be a silent no-op.
 func (b Bug) needsCluster() bool {
-	return b == BugLocalLookup || b == BugDeadOwnerHang
+	return b == BugLocalLookup || b == BugDeadOwnerHang || b == BugFrozenOwnerHang
 }
 
 // bugPolicy answers, for one emulated bug (or none), every question where
@@ -125,6 +133,16 @@ func (p bugPolicy) lookUpOtherReplicas() bool { return p.bug != BugLocalLookup }
 // dead waits on that owner for as long as the client does, instead of
 // dropping the claim and answering 404.
 func (p bugPolicy) waitOnDeadOwner() bool { return p.bug == BugDeadOwnerHang }
+
+// cancelAbandonedCalls reports whether a call whose client closed its
+// request is cancelled upstream (notifications/cancelled), rather than left
+// running for nobody.
+func (p bugPolicy) cancelAbandonedCalls() bool { return p.bug != BugNoCancelOnDisconnect }
+
+// boundForwardWait reports whether a forward waiting for the owner's answer
+// is bounded (the owner's heartbeat is watched; --forward-timeout), rather
+// than waiting for as long as the client does.
+func (p bugPolicy) boundForwardWait() bool { return p.bug != BugFrozenOwnerHang }
 
 // serveHangingStream is the hanging-get bug: a 200 stream that never sends.
 func (g *Gateway) serveHangingStream(w http.ResponseWriter, r *http.Request) {

@@ -20,15 +20,19 @@ func TestBugPolicyFlipsExactlyItsHooks(t *testing.T) {
 		"boundShutdownCloses":   func(p bugPolicy) any { return p.boundShutdownCloses() },
 		"lookUpOtherReplicas":   func(p bugPolicy) any { return p.lookUpOtherReplicas() },
 		"waitOnDeadOwner":       func(p bugPolicy) any { return p.waitOnDeadOwner() },
+		"cancelAbandonedCalls":  func(p bugPolicy) any { return p.cancelAbandonedCalls() },
+		"boundForwardWait":      func(p bugPolicy) any { return p.boundForwardWait() },
 	}
 	want := map[Bug][]string{
-		BugSharedUpstream:    {"passThroughServers", "poolKey", "poolsOutliveSessions"},
-		BugNoEvictOnDelete:   {"parkOnDelete", "passThroughServers"},
-		BugNoEvictOnUpdate:   {"evictOnUpstreamChange"},
-		BugHangingGet:        {"hangSessionlessGET"},
-		BugUnboundedShutdown: {"boundShutdownCloses"},
-		BugLocalLookup:       {"lookUpOtherReplicas"},
-		BugDeadOwnerHang:     {"waitOnDeadOwner"},
+		BugSharedUpstream:       {"passThroughServers", "poolKey", "poolsOutliveSessions"},
+		BugNoEvictOnDelete:      {"parkOnDelete", "passThroughServers"},
+		BugNoEvictOnUpdate:      {"evictOnUpstreamChange"},
+		BugHangingGet:           {"hangSessionlessGET"},
+		BugUnboundedShutdown:    {"boundShutdownCloses"},
+		BugLocalLookup:          {"lookUpOtherReplicas"},
+		BugDeadOwnerHang:        {"waitOnDeadOwner"},
+		BugNoCancelOnDisconnect: {"cancelAbandonedCalls"},
+		BugFrozenOwnerHang:      {"boundForwardWait"},
 	}
 
 	correct := bugPolicy{bug: BugNone}
@@ -66,7 +70,7 @@ func TestBugPolicyFlipsExactlyItsHooks(t *testing.T) {
 // TestCrossReplicaBugsNeedRedis: a bug that only shows across replicas must
 // refuse to start without --redis rather than silently emulate nothing.
 func TestCrossReplicaBugsNeedRedis(t *testing.T) {
-	needRedis := []Bug{BugLocalLookup, BugDeadOwnerHang}
+	needRedis := []Bug{BugLocalLookup, BugDeadOwnerHang, BugFrozenOwnerHang}
 	for _, b := range append([]Bug{BugNone}, Bugs...) {
 		cfg := Config{Bug: b}
 		err := cfg.applyDefaults()

@@ -38,7 +38,7 @@ func (g *Gateway) newOwnerProxy() *httputil.ReverseProxy {
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,
 	}
-	if g.cfg.ForwardTimeout > 0 {
+	if g.cfg.ForwardTimeout > 0 && g.policy.boundForwardWait() {
 		transport.ResponseHeaderTimeout = g.cfg.ForwardTimeout
 	}
 	return &httputil.ReverseProxy{
@@ -73,7 +73,7 @@ func (g *Gateway) forwardToOwner(w http.ResponseWriter, r *http.Request, sid, ow
 	g.metrics.forwards.Inc()
 	target := forwardTarget{owner: owner, base: base}
 	ctx := r.Context()
-	if !g.policy.waitOnDeadOwner() {
+	if g.policy.boundForwardWait() && !g.policy.waitOnDeadOwner() {
 		var stop func()
 		ctx, target.watch, stop = g.watchOwner(ctx, owner)
 		defer stop()

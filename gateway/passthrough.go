@@ -155,9 +155,13 @@ func copyResponse(w http.ResponseWriter, resp *http.Response, downstreamID strin
 func (g *Gateway) ptServe(w http.ResponseWriter, r *http.Request, d *downstream, carriesCalls bool) {
 	// The client leaving is told apart from the session ending (whose
 	// upstream session is closed anyway) by its cause.
+	left := errAbandoned
+	if !g.policy.cancelAbandonedCalls() {
+		left = context.Canceled
+	}
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
 	defer cancel(nil)
-	stopClient := context.AfterFunc(r.Context(), func() { cancel(errAbandoned) })
+	stopClient := context.AfterFunc(r.Context(), func() { cancel(left) })
 	defer stopClient()
 	ctx, stop := d.bind(ctx)
 	defer stop()

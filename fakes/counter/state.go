@@ -120,6 +120,27 @@ func (st *state) call(id string) {
 	}
 }
 
+// blocking counts a call in progress that waits for its cancellation, and
+// returns what records its end.
+func (st *state) blocking(id string) (ended func(cancelled bool)) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	rec, ok := st.sessions[id]
+	if !ok {
+		return func(bool) {}
+	}
+	rec.stats.Blocking++
+	return func(cancelled bool) {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		rec.stats.Blocking--
+		if cancelled {
+			rec.stats.Cancelled++
+			rec.stats.LastCancelled = time.Now()
+		}
+	}
+}
+
 // update applies f to the session's value and returns the new value.
 func (st *state) update(id string, f func(int) int) (int, bool) {
 	st.mu.Lock()

@@ -63,3 +63,10 @@ func (s *Server) Value(sessionID string) (int, bool) {
 
 // Live reports whether the fake holds the session open, for hooks.
 func (s *Server) Live(sessionID string) bool { return s.st.live(sessionID) }
+
+// Blocking records, for hooks, a call of the session that waits for its
+// cancellation (shown as blocking on /stats); the returned func records its
+// end, counted as cancelled when its context was.
+func (s *Server) Blocking(sessionID string) (ended func(cancelled bool)) {
+	return s.st.blocking(sessionID)
+}

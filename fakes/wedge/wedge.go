@@ -14,6 +14,7 @@ import (
 
 	"github.com/mcpgw/conformance/fakes"
 	"github.com/mcpgw/conformance/fakes/counter"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // Mode names one wedged operation.
@@ -76,11 +77,15 @@ type Server struct {
 	modes []Mode
 }
 
-// New returns a wedge fake: the counter plus the tool "hang" and the modes.
+// New returns a wedge fake: the counter plus the tools "hang" and "block"
+// and the modes.
 func New(opts Options) *Server {
 	s := &Server{modes: slices.Clone(opts.Modes)}
 	s.c = counter.NewWithHooks(counter.Options{Logger: opts.Logger}, counter.Hooks{
-		Tools:     s.addHang,
+		Tools: func(c *counter.Server, srv *mcp.Server) {
+			s.addHang(c, srv)
+			addBlock(c, srv)
+		},
 		Intercept: s.intercept,
 	})
 	return s

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mcpgw/conformance/fakes"
 	"github.com/mcpgw/conformance/fakes/wedge"
@@ -214,4 +215,48 @@ func session(f *wedge.Server, id string) fakes.SessionStats {
 	st := f.Stats()
 	s, _ := st.Session(id)
 	return s
+}
+
+func TestBlockReturnsOnlyWhenCancelled(t *testing.T) {
+	noLeaks(t)
+	ctx := testCtx(t)
+	f, ts := serve(t)
+	cs := connect(ctx, t, ts.URL)
+
+	callCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	call := async(func() error {
+		_, err := cs.CallTool(callCtx, &mcp.CallToolParams{Name: "block"})
+		return err
+	})
+	stuck(t, "block call", call)
+	if s := session(f, cs.ID()); s.Blocking != 1 || s.Cancelled != 0 {
+		t.Fatalf("while blocked: %+v, want blocking 1, cancelled 0", s)
+	}
+
+	// go-sdk sends notifications/cancelled when the caller's context ends.
+	cancelled := time.Now()
+	cancel()
+	finishes(ctx, t, "cancelled block call", call)
+	for s := session(f, cs.ID()); s.Cancelled != 1; s = session(f, cs.ID()) {
+		if ctx.Err() != nil {
+			t.Fatalf("the fake never saw the cancellation: %+v", s)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s := session(f, cs.ID()); s.Blocking != 0 || s.LastCancelled.Before(cancelled) {
+		t.Errorf("after the cancellation: %+v, want blocking 0 and lastCancelled after %s", s, cancelled)
+	}
+
+	// A block released by Close was not cancelled.
+	call = async(func() error {
+		_, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "block"})
+		return err
+	})
+	stuck(t, "second block call", call)
+	f.Close()
+	finishes(ctx, t, "block call after Close", call)
+	if s := session(f, cs.ID()); s.Blocking != 0 || s.Cancelled != 1 || s.Calls != 2 {
+		t.Errorf("after Close: %+v, want blocking 0, cancelled 1, calls 2", s)
+	}
 }

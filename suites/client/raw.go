@@ -138,15 +138,26 @@ var ErrNoHeaders = errors.New("no response headers")
 // of within, then closes the connection. No headers within the bound is
 // ErrNoHeaders.
 func (r *Raw) Headers(ctx context.Context, method, path string, h http.Header, within time.Duration) (*Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, within)
+	return r.headers(ctx, method, path, h, nil, within)
+}
+
+func (r *Raw) headers(parent context.Context, method, path string, h http.Header, body []byte, within time.Duration) (*Response, error) {
+	ctx, cancel := context.WithTimeout(parent, within)
 	defer cancel()
-	req, err := r.newRequest(ctx, method, path, h, nil)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := r.newRequest(ctx, method, path, h, rd)
 	if err != nil {
 		return nil, err
 	}
 	start := time.Now()
 	resp, err := httpClient.Do(req)
 	if err != nil {
+		if parent.Err() != nil {
+			return nil, fmt.Errorf("%s %s: %w before the caller gave up (%v)", method, path, ErrNoHeaders, parent.Err())
+		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s %s: %w within %s", method, path, ErrNoHeaders, within)
 		}
@@ -239,6 +250,18 @@ func Notification(method string, params any) []byte {
 // Post sends a JSON-RPC body on path with the session id (if any) and the
 // headers a Streamable HTTP client sends.
 func (r *Raw) Post(ctx context.Context, path, session string, body []byte) (*Response, error) {
+	return r.Do(ctx, http.MethodPost, path, r.postHeader(session, body), body)
+}
+
+// PostHeaders sends a JSON-RPC body as Post does but returns as Headers
+// does: once the response headers (and the first bytes of body) arrive, or
+// when ctx ends or within passes, and then it closes the connection. It is
+// how a spec gives up on a request: cancel ctx.
+func (r *Raw) PostHeaders(ctx context.Context, path, session string, body []byte, within time.Duration) (*Response, error) {
+	return r.headers(ctx, http.MethodPost, path, r.postHeader(session, body), body, within)
+}
+
+func (r *Raw) postHeader(session string, body []byte) http.Header {
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	h.Set("Accept", "application/json, text/event-stream")
@@ -248,7 +271,7 @@ func (r *Raw) Post(ctx context.Context, path, session string, body []byte) (*Res
 	if r.ProtocolVersion != "" && !bytes.Contains(body, []byte(`"method":"initialize"`)) {
 		h.Set(HeaderProtocol, r.ProtocolVersion)
 	}
-	return r.Do(ctx, http.MethodPost, path, h, body)
+	return h
 }
 
 // Get opens GET path as an event stream with the session id (if any) and

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -39,6 +40,15 @@ const (
 	// streamBound is how long a GET stream may take to end once its session
 	// is deleted.
 	streamBound = 3 * time.Second
+	// stalledBound is how long a request for a stalled owner's session may
+	// take through another replica: the owner is known dead once its
+	// heartbeat lapses (3 s in the reference gateway), with room to spare
+	// on a loaded machine.
+	stalledBound = 10 * time.Second
+	// clientPatience is how long the client of XPD-8 waits, well above
+	// stalledBound, so a gateway that waits as long as the client is seen
+	// to.
+	clientPatience = 30 * time.Second
 )
 
 var _ = conformance.Describe("XPD", func() {
@@ -270,6 +280,57 @@ var _ = conformance.Describe("XPD", func() {
 		}
 		steps.RecordOwnership(ctx, gw, "after the kill")
 	}, fixture.MultiReplica())
+
+	conformance.It("XPD-8", "a request for a stalled (SIGSTOPped) owner's session through another replica ends within 10 s, and new sessions work at once", func(ctx SpecContext) {
+		fixture.Require(targetconf.Signals)
+		up := fixture.Counter("counter")
+		gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
+		owner := gw.Replica(0)
+		orphan := steps.InitializeOn(ctx, gw, 0, "")
+		orphan.IncrementTimes(ctx, "counter.", 2)
+		steps.RecordOwnership(ctx, gw, "before the stop")
+
+		// A stopped process keeps its listening socket: the kernel still
+		// accepts connections, nothing answers. SIGCONT before teardown
+		// (cleanups run last-in first-out), so the replica can stop.
+		Expect(owner.Signal(syscall.SIGSTOP)).To(Succeed())
+		stopped := time.Now()
+		DeferCleanup(func() { _ = owner.Signal(syscall.SIGCONT) })
+
+		for i := 1; i < len(gw.Replicas); i++ {
+			via := orphan.At(gw, i)
+			via.Raw.Timeout = clientPatience
+			start := time.Now()
+			res, err := via.Raw.CallTool(ctx, "/mcp", via.Session, "counter.get", nil)
+			took := time.Since(start)
+			outcome := fmt.Sprintf("%v", err)
+			if err == nil {
+				outcome = fmt.Sprintf("%d %s", res.Status, client.Clip(res.Body, 200))
+			}
+			conformance.Evidencef(fmt.Sprintf("session %s via %s", steps.Short(via.Session), via.Replica),
+				"%s after %s (%s after the stop)", outcome, took.Round(time.Millisecond), time.Since(stopped).Round(time.Millisecond))
+			Expect(took).To(BeNumerically("<", stalledBound),
+				"a request for session %s through %s waited %s on the stalled owner %s (bound %s, client patience %s)",
+				steps.Short(via.Session), via.Replica, took.Round(time.Millisecond), owner.ID(), stalledBound, clientPatience)
+			Expect(err).NotTo(HaveOccurred(), "the request through %s should end with an answer, not a cut connection", via.Replica)
+			Expect(res.Status == 404 || res.Status/100 == 5).To(BeTrue(),
+				"a session of the stalled owner %s through %s should get 404 (owner known dead) or a 5xx, got %d: %s", owner.ID(), via.Replica, res.Status, client.Clip(res.Body, 200))
+		}
+
+		for i := 1; i < len(gw.Replicas); i++ {
+			start := time.Now()
+			raw := gw.RawAt(i, "")
+			raw.Timeout = requestBound
+			hs, err := raw.Initialize(ctx, "/mcp")
+			Expect(err).NotTo(HaveOccurred(), "a new session on %s while %s is stopped", gw.Replica(i).ID(), owner.ID())
+			fresh := steps.Via{Replica: gw.Replica(i).ID(), Raw: raw, Session: hs.SessionID}
+			v := fresh.Call(ctx, "counter.increment", map[string]any{"by": 1})
+			took := time.Since(start)
+			conformance.Evidencef("new session on "+fresh.Replica, "initialize + first call in %s, value %d", took.Round(time.Millisecond), v)
+			Expect(v).To(Equal(1))
+			Expect(took).To(BeNumerically("<", requestBound), "a new session on %s should work at once", fresh.Replica)
+		}
+	}, fixture.MultiReplica(), SpecTimeout(2*time.Minute))
 
 	conformance.It("XPD-6", "concurrent first calls for one fresh session through every replica open exactly one upstream session", func(ctx SpecContext) {
 		up := fixture.Counter("counter")

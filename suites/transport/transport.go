@@ -3,8 +3,10 @@
 package transport
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/mcpgw/conformance/fakes"
 	"github.com/mcpgw/conformance/suites/client"
 	"github.com/mcpgw/conformance/suites/conformance"
 	"github.com/mcpgw/conformance/suites/fixture"
@@ -24,6 +27,9 @@ var sessionBearing = []string{"2025-03-26", "2025-06-18", "2025-11-25"}
 
 // getBound is the "within 1 s" of TRN-1 and TRN-9.
 const getBound = time.Second
+
+// cancelBound is the "within 5 s" of TRN-10.
+const cancelBound = 5 * time.Second
 
 var _ = conformance.Describe("TRN", func() {
 	routes := []string{"/mcp", fixture.ServerPath("counter")}
@@ -191,7 +197,108 @@ var _ = conformance.Describe("TRN", func() {
 			Expect(res.Header.Get("Content-Type")).To(HavePrefix("text/event-stream"))
 		}
 	})
+
+	conformance.It("TRN-10", "a tools/call whose client closes the request has its upstream call cancelled within 5 s, on every route", func(ctx SpecContext) {
+		w := fixture.Wedge("w")
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(w)})
+		for _, path := range []string{"/mcp", fixture.ServerPath("w")} {
+			prefix := ""
+			if path == "/mcp" {
+				prefix = "w."
+			}
+			raw := gw.Raw("")
+			hs, err := raw.Initialize(ctx, path)
+			Expect(err).NotTo(HaveOccurred())
+
+			// The wedge's "block" returns only when cancelled; the client
+			// closes its connection once the upstream is running the call.
+			callCtx, giveUp := context.WithCancel(ctx)
+			DeferCleanup(giveUp)
+			type outcome struct {
+				res *client.Response
+				err error
+			}
+			answered := make(chan outcome, 1)
+			call := raw.Request("tools/call", map[string]any{"name": prefix + "block", "arguments": map[string]any{}})
+			go func() {
+				res, err := raw.PostHeaders(callCtx, path, hs.SessionID, call, time.Minute)
+				answered <- outcome{res, err}
+			}()
+			var upstream string
+			Eventually(ctx, func(g Gomega) {
+				st, err := w.FetchStats(ctx)
+				g.Expect(err).NotTo(HaveOccurred())
+				upstream = ""
+				for _, s := range st.Live {
+					if s.Blocking > 0 {
+						upstream = s.ID
+					}
+				}
+				g.Expect(upstream).NotTo(BeEmpty(), "the call through %s has not reached the upstream yet", path)
+			}).WithTimeout(cancelBound).WithPolling(20 * time.Millisecond).Should(Succeed())
+			before, _ := w.Stats(ctx).Session(upstream)
+
+			select {
+			case o := <-answered:
+				// Headers and first bytes came before the client gave up;
+				// PostHeaders has closed the connection since.
+				if o.err == nil && resumable(o.res.Body) {
+					Skip(fmt.Sprintf("the answer on %s is a resumable event stream (event ids): the gateway may keep the call for a reconnect", path))
+				}
+				conformance.Evidencef("before the client closed "+path, "%v", describe(o.res, o.err))
+			default:
+				giveUp()
+			}
+			closed := time.Now()
+			var o outcome
+			Eventually(answered).WithTimeout(time.Second).Should(Receive(&o), "the client could not close its request")
+			conformance.Evidencef("client side of the call on "+path, "closed: %v", describe(o.res, o.err))
+
+			var after fakes.SessionStats
+			Eventually(ctx, func(g Gomega) {
+				st, err := w.FetchStats(ctx)
+				g.Expect(err).NotTo(HaveOccurred())
+				after, _ = st.Session(upstream)
+				g.Expect(after.Cancelled).To(Equal(before.Cancelled+1), "the upstream has not seen the call cancelled")
+				g.Expect(after.Blocking).To(Equal(before.Blocking - 1))
+			}).WithTimeout(cancelBound).WithPolling(50*time.Millisecond).Should(Succeed(),
+				"the call on %s whose client closed the request should be cancelled upstream within %s (upstream session %s)", path, cancelBound, steps.Short(upstream))
+			conformance.Evidencef("upstream call of "+path, "cancelled %s after the client closed; upstream session %s %s",
+				after.LastCancelled.Sub(closed).Round(time.Millisecond), steps.Short(upstream), orLive(after.EndReason))
+			Expect(after.EndReason).To(BeEmpty(), "the call, not its upstream session, should be cancelled: the downstream session %s lives on", steps.Short(hs.SessionID))
+
+			res, err := raw.CallTool(ctx, path, hs.SessionID, prefix+"get", nil)
+			Expect(err).NotTo(HaveOccurred())
+			_, err = res.ToolValue()
+			Expect(err).NotTo(HaveOccurred(), "the session should keep working on %s after the abandoned call", path)
+		}
+	})
 })
+
+// resumable reports whether the first bytes of an event stream carry an
+// event id, which lets the client resume it (2025-11-25 priming events).
+func resumable(body []byte) bool {
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if strings.HasPrefix(line, "id:") {
+			return true
+		}
+	}
+	return false
+}
+
+func describe(res *client.Response, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("%d %s %s", res.Status, res.Header.Get("Content-Type"), client.Clip(res.Body, 200))
+}
+
+func orLive(reason string) string {
+	if reason == "" {
+		return "still live"
+	}
+	return "ended: " + reason
+}
 
 func initializeBody(raw *client.Raw) []byte {
 	return raw.Request("initialize", map[string]any{

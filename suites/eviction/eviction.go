@@ -110,7 +110,10 @@ var _ = conformance.Describe("EVI", func() {
 			fixture.RequireUpstreamChanges("change")
 			oldUp, newUp := fixture.Counter("counter"), fixture.Counter("counter")
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(oldUp)})
-			s := gw.Connect(ctx, r.Path("counter"), client.Options{})
+			// No standalone GET stream: on a pass-through route it is the
+			// upstream session's, which the change ends, and a stream the
+			// server closes is the client's to reopen (MaxRetries is off).
+			s := gw.Connect(ctx, r.Path("counter"), client.Options{NoStandaloneSSE: true})
 			steps.IncrementTimes(ctx, s, r.Tools("counter"), 3)
 			held := steps.LiveIDs(oldUp.Stats(ctx))
 			Expect(held).To(HaveLen(1))
@@ -135,7 +138,10 @@ var _ = conformance.Describe("EVI", func() {
 			def := up.Upstream()
 			def.Headers = map[string]string{"X-Upstream-Key": "rev-1"}
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: []driver.Upstream{def}})
-			s := gw.Connect(ctx, r.Path("counter"), client.Options{})
+			// No standalone GET stream: on a pass-through route it is the
+			// upstream session's, which the change ends, and a stream the
+			// server closes is the client's to reopen (MaxRetries is off).
+			s := gw.Connect(ctx, r.Path("counter"), client.Options{NoStandaloneSSE: true})
 			steps.IncrementTimes(ctx, s, r.Tools("counter"), 3)
 			held := steps.LiveIDs(up.Stats(ctx))
 			Expect(held).To(HaveLen(1))
@@ -168,7 +174,10 @@ var _ = conformance.Describe("EVI", func() {
 			up := fixture.CounterTLS("counter")
 			def := driver.Upstream{ID: "counter", URL: up.MCPURL, TLS: &driver.UpstreamTLS{CAFile: up.CAFile}}
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: []driver.Upstream{def}})
-			s := gw.Connect(ctx, r.Path("counter"), client.Options{})
+			// No standalone GET stream: on a pass-through route it is the
+			// upstream session's, which the change ends, and a stream the
+			// server closes is the client's to reopen (MaxRetries is off).
+			s := gw.Connect(ctx, r.Path("counter"), client.Options{NoStandaloneSSE: true})
 			steps.IncrementTimes(ctx, s, r.Tools("counter"), 2)
 			held := steps.LiveIDs(up.Stats(ctx))
 			Expect(held).To(HaveLen(1))
@@ -217,10 +226,13 @@ var _ = conformance.Describe("EVI", func() {
 			fixture.RequireUpstreamChanges("remove")
 			c1, c2 := fixture.Counter("c1"), fixture.Counter("c2")
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(c1, c2)})
-			s := gw.Connect(ctx, r.Path("c1"), client.Options{})
+			// No standalone GET stream: on a pass-through route it is the
+			// upstream session's, which the removal ends, and a stream the
+			// server closes is the client's to reopen (MaxRetries is off).
+			s := gw.Connect(ctx, r.Path("c1"), client.Options{NoStandaloneSSE: true})
 			other := s // the session reaching c2
 			if r.PerUpstream() {
-				other = gw.Connect(ctx, r.Path("c2"), client.Options{})
+				other = gw.Connect(ctx, r.Path("c2"), client.Options{NoStandaloneSSE: true})
 			}
 			steps.IncrementTimes(ctx, s, r.Tools("c1"), 2)
 			steps.IncrementTimes(ctx, other, r.Tools("c2"), 2)

@@ -19,28 +19,27 @@ post_config() { # json
 	done
 }
 
-# route_status gateway-base: HTTP status of a sessionless ping on
-# /<id>/mcp. Unla answers 404 "Invalid prefix" for a prefix it does not
-# serve and 400 "Mcp-Session-Id header is required" for one it does; a
-# ping opens no session, so polling leaves nothing behind.
+# route_status gateway-base: "gone" when Unla does not serve /<id>/mcp
+# (404 with "Invalid prefix" in the body), "served" for any other answer
+# (a sessionless ping is 404 "Session not found" there), "down" when
+# nothing answers. A ping opens no session, so polling leaves nothing.
 route_status() {
-	curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+	body=$(curl -s --max-time 2 \
 		-H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
-		-d '{"jsonrpc":"2.0","id":1,"method":"ping"}' "$1/$ID/mcp" || true
+		-d '{"jsonrpc":"2.0","id":1,"method":"ping"}' "$1/$ID/mcp") || { echo down; return; }
+	case "$body" in
+	*"Invalid prefix"*) echo gone ;;
+	*) echo served ;;
+	esac
 }
 
-# wait_route served|gone: until every replica serves /<id>/mcp (any
-# answer but 404) or no longer does (404), for at most ~8 s.
+# wait_route served|gone: until every replica says so, for at most ~8 s.
 wait_route() {
 	for g in $GATEWAYS; do
 		i=0
 		while :; do
 			st=$(route_status "$g")
-			case "$1:$st" in
-			served:404 | served:000) ;; # not (yet) served, or not answering
-			served:*) break ;;
-			gone:404) break ;;
-			esac
+			[ "$st" = "$1" ] && break
 			i=$((i + 1))
 			[ $i -lt 80 ] || { echo "$g/$ID/mcp is not $1 (last status $st)" >&2; return 1; }
 			sleep 0.1

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
@@ -43,6 +45,11 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	if *labelFilter != "" {
 		if _, err := types.ParseLabelFilter(*labelFilter); err != nil {
+			// Ginkgo's error is coloured for a terminal; its parts are not.
+			var ge types.GinkgoError
+			if errors.As(err, &ge) {
+				return fail(fmt.Errorf("--label-filter: %s: %s", ge.Heading, strings.Join(strings.Fields(ge.Message), " ")))
+			}
 			return fail(fmt.Errorf("--label-filter: %w", err))
 		}
 	}

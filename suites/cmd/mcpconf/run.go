@@ -128,13 +128,12 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	return reports.ExitCode(m.Verdict())
 }
 
-// ensureTempDir gives the specs a writable temporary directory (fakes
-// write certificates there): in an image FROM scratch there is no /tmp, so
-// then they get one under the output directory, removed afterwards.
+// ensureTempDir keeps the run's scratch files (CA certificates a gateway
+// is told to read, replica directories) under the output directory,
+// removed afterwards: in an image FROM scratch there is no /tmp, and the
+// output directory, mounted at the same path, is what a gateway outside
+// the container can read too.
 func ensureTempDir(out string) (func(), error) {
-	if probe, err := os.MkdirTemp("", "mcpconf-"); err == nil {
-		return func() {}, os.Remove(probe)
-	}
 	tmp := filepath.Join(out, "tmp")
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, err

@@ -161,16 +161,9 @@ func (h *HookCommands) run(ctx context.Context, op string, argv []string, gw Gat
 	desc := fmt.Sprintf("hook %s %s (%s)", op, u.ID, strings.Join(argv, " "))
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
-		return "", fmt.Errorf("%s: still running after %s, killed; output:\n%s", desc, timeout, orNothing(output))
+		return "", fmt.Errorf("%s: still running after %s, killed; output:\n%s", desc, timeout, output)
 	case err != nil:
-		return "", fmt.Errorf("%s: %w after %s; output:\n%s", desc, err, took, orNothing(output))
+		return "", fmt.Errorf("%s: %w after %s; output:\n%s", desc, err, took, output)
 	}
-	return fmt.Sprintf("%s: exit 0 after %s; %s", desc, took, orNothing(output)), nil
-}
-
-func orNothing(s string) string {
-	if s == "" {
-		return "(no output)"
-	}
-	return s
+	return fmt.Sprintf("%s: exit 0 after %s; %s", desc, took, output), nil
 }

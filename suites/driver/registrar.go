@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/mcpgw/conformance/suites/child"
 )
 
 // GatewayRef is what a Registrar is told about the gateway of a spec.
@@ -134,8 +136,8 @@ func (h *HookCommands) run(ctx context.Context, op string, argv []string, gw Gat
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = h.Dir
 	cmd.Stdin = bytes.NewReader(body)
-	var out logBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := child.NewLogBuffer(0)
+	cmd.Stdout, cmd.Stderr = out, out
 	first := ""
 	if len(gw.URLs) > 0 {
 		first = gw.URLs[0]

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -304,8 +305,17 @@ func (s *redisServer) stop() {
 	}
 }
 
+// quietRedis keeps go-redis from printing each refused dial while the
+// soak waits for a redis-server to come up: the wait reports its own error.
+var quietRedis sync.Once
+
+type discardRedisLog struct{}
+
+func (discardRedisLog) Printf(context.Context, string, ...any) {}
+
 // pingRedis asks the Redis at addr for PONG once, within ctx.
 func pingRedis(ctx context.Context, addr string) error {
+	quietRedis.Do(func() { redis.SetLogger(discardRedisLog{}) })
 	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 500 * time.Millisecond})
 	defer c.Close()
 	return c.Ping(ctx).Err()

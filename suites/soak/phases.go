@@ -200,7 +200,7 @@ func phaseStop(ctx context.Context, c *cluster, rep *Report) error {
 	driveUntil(ctx, stopLoad, kept, cfg.Workers, survivorRoute(len(c.replicas), victim), &t)
 	wg.Wait()
 	exact := exactCount(ctx, kept, victim)
-	rep.figure(PhaseStop, "requests for the frozen owner's sessions: ended after (p50 / max)", "%s / %s, statuses %v", ms(ended.quantile(0.5)), ms(ended.max()), statuses)
+	rep.figure(PhaseStop, "requests for the frozen owner's sessions: ended after (p50 / max)", "%s / %s; statuses: %s", ms(ended.quantile(0.5)), ms(ended.max()), describeCounts(statuses))
 	rep.check(PhaseStop, "no request waits on a frozen owner", ended.max() <= bound && statuses["no answer"] == 0,
 		"slowest ended after %s (bound %s, client patience %s); %d got no answer", ms(ended.max()), bound, patience, statuses["no answer"])
 	rep.check(PhaseStop, "other sessions: no call failed, nothing lost", t.errors == 0 && t.leaks == 0 && exact == len(kept),
@@ -275,7 +275,7 @@ func phaseRedis(ctx context.Context, c *cluster, rep *Report) error {
 	rep.figure(PhaseRedis, "calls through the owner / forwarded", "%d / %d", local, forwarded)
 	rep.figure(PhaseRedis, "forwarded calls answered 503 naming Redis", "%d", fwd503Redis)
 	rep.check(PhaseRedis, "calls through the owner never failed", localErrs == 0, "%d of %d failed%s", localErrs, local, firstErr(firstLocal))
-	rep.check(PhaseRedis, "forwarded calls failed only with 503 naming Redis", len(fwdOther) == 0, "other failures: %v", fwdOther)
+	rep.check(PhaseRedis, "forwarded calls failed only with 503 naming Redis", len(fwdOther) == 0, "other failures: %s", describeCounts(fwdOther))
 	rep.check(PhaseRedis, "no session lost (never a 404, reachable through any replica after)", len(lost) == 0 && reachable == len(sessions),
 		"%d sessions got 404; %d of %d reachable through a non-owner %s after Redis returned", len(lost), reachable, len(sessions), time.Since(back).Round(100*time.Millisecond))
 	return nil

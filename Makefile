@@ -1,6 +1,8 @@
 # The whole project in a few targets. README.md explains each.
 #
-#   make build        bin/gateway, bin/counter, bin/wedge (static, CGO_ENABLED=0)
+#   make build        bin/gateway, bin/counter, bin/wedge and the conformance
+#                     runner bin/mcpconf (static, CGO_ENABLED=0)
+#   make mcpconf-image  the runner as an image FROM scratch (tag mcpconf)
 #   make test         lint + unit tests (race detector) + conformance + selftest
 #                     + the multi-replica specs on a real redis-server
 #                     + the external driver end to end + the comparison matrix
@@ -22,16 +24,27 @@ export GOTOOLCHAIN ?= local
 PROGRAMS := gateway counter wedge
 BINARIES := $(addprefix bin/,$(PROGRAMS))
 
-.PHONY: all build test unit lint fuzz bench soak soak-short clean $(BINARIES)
+.PHONY: all build test unit lint fuzz bench soak soak-short clean mcpconf-image $(BINARIES) bin/mcpconf
 
 all: build
 
-build: $(BINARIES)
+build: $(BINARIES) bin/mcpconf
 
 # Always rebuilt (go's cache makes that cheap) so bin/ never lags the source.
 $(BINARIES): bin/%:
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./servers/$*
+
+# The conformance runner lives with the suites it links (suites/cmd/mcpconf),
+# not in servers/; `go install .../suites/cmd/mcpconf@latest` builds the same.
+bin/mcpconf:
+	@mkdir -p bin
+	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./suites/cmd/mcpconf
+
+# No registry: FROM scratch, the binary as the whole context (see the Dockerfile).
+MCPCONF_IMAGE ?= mcpconf
+mcpconf-image: bin/mcpconf
+	docker build -t $(MCPCONF_IMAGE) -f suites/cmd/mcpconf/Dockerfile bin
 
 include suites.mk
 

@@ -36,6 +36,7 @@ import (
 	"testing"
 
 	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
 
 	"github.com/mcpgw/conformance/reports"
@@ -106,8 +107,26 @@ func Configure(cfg Config) error {
 // the reports to cfg.OutDir when set. A MUST requirement that fails fails t.
 func Run(t *testing.T, cfg Config) {
 	t.Helper()
-	if err := Configure(cfg); err != nil {
+	if _, err := RunSpecs(t, cfg, nil); err != nil {
 		t.Fatal(err)
+	}
+	if cfg.OutDir != "" {
+		if err := WriteReports(cfg.OutDir); err != nil {
+			t.Errorf("conformance report: %v", err)
+		}
+	}
+}
+
+// RunSpecs is Run for a program outside go test (suites/cmd/mcpconf): it
+// registers cfg's specs (Configure) and runs them in this process, t
+// standing for the testing.T Ginkgo reports a failure to, and writes
+// Ginkgo's report.json and junit.xml to cfg.OutDir when set (the
+// conformance report is WriteReports'). adjust, when not nil, changes
+// Ginkgo's configuration first (its reporter, timeout). It returns whether
+// every spec passed, or why the specs could not run.
+func RunSpecs(t ginkgo.GinkgoTestingT, cfg Config, adjust func(*types.SuiteConfig, *types.ReporterConfig)) (bool, error) {
+	if err := Configure(cfg); err != nil {
+		return false, err
 	}
 	gomega.RegisterFailHandler(ginkgo.Fail)
 	suiteConfig, reporterConfig := ginkgo.GinkgoConfiguration()
@@ -117,21 +136,18 @@ func Run(t *testing.T, cfg Config) {
 	if cfg.OutDir != "" {
 		dir, err := filepath.Abs(cfg.OutDir)
 		if err != nil {
-			t.Fatal(err)
+			return false, err
 		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
+			return false, err
 		}
-		cfg.OutDir = dir
 		reporterConfig.JSONReport = filepath.Join(dir, "report.json")
 		reporterConfig.JUnitReport = filepath.Join(dir, "junit.xml")
 	}
-	ginkgo.RunSpecs(t, "MCP gateway conformance: "+cfg.Target.Name, suiteConfig, reporterConfig)
-	if cfg.OutDir != "" {
-		if err := WriteReports(cfg.OutDir); err != nil {
-			t.Errorf("conformance report: %v", err)
-		}
+	if adjust != nil {
+		adjust(&suiteConfig, &reporterConfig)
 	}
+	return ginkgo.RunSpecs(t, "MCP gateway conformance: "+cfg.Target.Name, suiteConfig, reporterConfig), nil
 }
 
 // WriteReports turns dir/report.json into dir/report.html and dir/summary.md.

@@ -1,7 +1,8 @@
 # The whole project in a few targets. README.md explains each.
 #
 #   make build        bin/gateway, bin/counter, bin/wedge (static, CGO_ENABLED=0)
-#   make test         lint + unit tests (race detector) + conformance + selftest
+#   make test         lint + unit tests (race detector) + conformance
+#                     + the suites on every gateway shape + selftest
 #                     + the multi-replica specs on a real redis-server
 #                     + the external driver end to end + the comparison matrix
 #                     + the suites and self-test on the container driver (Docker)
@@ -13,8 +14,8 @@
 #                     (about 5 minutes); out/soak/soak.{md,json}. soak-short,
 #                     about a minute, is part of make test.
 #
-# The conformance targets (conformance, selftest, repro-counter-bug,
-# conformance-crosspod-redis) live in suites.mk.
+# The conformance targets (conformance, conformance-shapes, selftest,
+# repro-counter-bug, conformance-crosspod-redis) live in suites.mk.
 
 GO ?= go
 export GOTOOLCHAIN ?= local
@@ -40,7 +41,7 @@ include suites.mk
 # driver and shell hooks; $(CONTAINER_CONFORMANCE) (suites.mk) runs the suites
 # on containers when a Docker engine answers; compare merges every run into
 # out/compare.*.
-test: lint unit conformance selftest $(REDIS_CONFORMANCE) conformance-external $(CONTAINER_CONFORMANCE) compare
+test: lint unit conformance conformance-shapes selftest $(REDIS_CONFORMANCE) conformance-external $(CONTAINER_CONFORMANCE) compare
 
 # Unit tests leave out the Ginkgo conformance suites: they run in `conformance`.
 unit:

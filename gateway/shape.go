@@ -77,7 +77,7 @@ func (s Shape) check() (*shape, error) {
 		out.server = ""
 	}
 	if out.aggregate == "" && out.server == "" {
-		return nil, &ShapeError{Flag: "aggregate-route", Value: "", Problem: "and --server-route is empty too: the gateway would serve no MCP route"}
+		return nil, &ShapeError{Flag: "aggregate-route", Value: "", Problem: "with --server-route empty too, the gateway would serve no MCP route"}
 	}
 	if err := checkFixedPath("readiness-path", out.readiness); err != nil {
 		return nil, err

@@ -15,8 +15,8 @@
 #                     (about 5 minutes); out/soak/soak.{md,json}. soak-short,
 #                     about a minute, is part of make test.
 #
-# The conformance targets (conformance, selftest, repro-counter-bug,
-# conformance-crosspod-redis) live in suites.mk.
+# The conformance targets (conformance, conformance-shapes, selftest,
+# repro-counter-bug, conformance-crosspod-redis) live in suites.mk.
 
 GO ?= go
 export GOTOOLCHAIN ?= local

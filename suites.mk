@@ -18,6 +18,11 @@
 #                           only through the shell hooks of suites/targets/hooks,
 #                           results checked against the process driver's;
 #                           writes out/external/
+#   make conformance-shapes every suite once per target file of
+#                           suites/targets/shapes/ (the reference gateway
+#                           shaped by --aggregate-route, --server-route,
+#                           --tool-name, --readiness-path); writes
+#                           out/shapes/<shape>/; fails when any shape fails
 #   make compare            every run's report.json under out/ (or
 #                           COMPARE_RUNS) merged into one gateway x requirement
 #                           matrix: out/compare.md, out/compare.html
@@ -47,7 +52,7 @@ SUITE_PKGS = $(patsubst github.com/mcpgw/conformance/%,./%,$(SUITE_IMPORTS))
 $(GINKGO): go.mod go.sum
 	$(GO) build -o $@ github.com/onsi/ginkgo/v2/ginkgo
 
-.PHONY: conformance selftest repro-counter-bug conformance-crosspod-redis crosspod-redis-missing conformance-external compare
+.PHONY: conformance selftest repro-counter-bug conformance-crosspod-redis crosspod-redis-missing conformance-external conformance-shapes compare
 
 # The real Redis for conformance-crosspod-redis. `make test` runs that target
 # when this finds one, and says so loudly when it does not (and fails under
@@ -111,6 +116,36 @@ conformance-external: build $(GINKGO)
 	$(GO) run ./suites/cmd/proveexternal --gateway-bin bin/gateway --ginkgo $(GINKGO) \
 		--out $(OUT)/external --procs $(CONFORMANCE_PROCS) --suites "$(SUITE_PKGS)" \
 		$(if $(REDIS_SERVER),--redis-server "$(REDIS_SERVER)")
+
+# The suites against the reference gateway in each shape of
+# suites/targets/shapes/, one shape after another (each runs
+# CONFORMANCE_PROCS in parallel): route-scoped specs a shape lacks are not
+# applicable, everything else must pass. Each target file names bin/gateway
+# itself (gateway.bin), so no MCPCONF_GATEWAY_BIN here. Every shape runs
+# even after one fails; the target fails if any did. SHAPES_DIR names
+# another folder of target files.
+SHAPES_DIR ?= suites/targets/shapes
+SHAPES = $(basename $(notdir $(wildcard $(SHAPES_DIR)/*.yaml)))
+# The suites are compiled once (ginkgo build puts <pkg>.test in each
+# package's directory, where it must run) and run once per shape: compiling
+# them is most of a run's time.
+SHAPE_SUITES = $(foreach p,$(SUITE_PKGS),$(p)/$(notdir $(p)).test)
+
+conformance-shapes: build $(GINKGO)
+	@test -n "$(SHAPES)" || { echo "conformance-shapes: no target files in $(SHAPES_DIR)" >&2; exit 1; }
+	@$(GO) build -o bin/report ./reports/cmd/report
+	$(GINKGO) build $(SUITE_PKGS)
+	@status=0; for shape in $(SHAPES); do \
+		out=$(OUT)/shapes/$$shape; mkdir -p $$out; \
+		echo "== shape $$shape ($(SHAPES_DIR)/$$shape.yaml)"; \
+		MCPCONF_TARGET=$(abspath $(SHAPES_DIR))/$$shape.yaml $(GINKGO) -p --procs=$(CONFORMANCE_PROCS) \
+			--timeout=10m --keep-going --succinct --silence-skips \
+			--output-dir=$$out --junit-report=junit.xml --json-report=report.json \
+			$(CONFORMANCE_FLAGS) $(SHAPE_SUITES) || { status=1; echo "*** shape $$shape failed" >&2; }; \
+		bin/report --in $$out/report.json --md $$out/summary.md --html $$out/report.html \
+			--junit $$out/junit.xml || status=1; \
+		echo "reports: $$out/summary.md $$out/report.html"; \
+	done; rm -f $(SHAPE_SUITES); exit $$status
 
 # Runs to compare: the reference run first, then every other report.json
 # under $(OUT) (external, selftest bugs, real Redis). Override with

@@ -189,7 +189,7 @@ func (g *Gateway) adminSessions(w http.ResponseWriter, r *http.Request) {
 			ups = []upstreamView{}
 		}
 		slices.SortFunc(ups, func(a, b upstreamView) int { return strings.Compare(a.Upstream, b.Upstream) })
-		view.Sessions = append(view.Sessions, sessionView{ID: d.id, Identity: d.identity, Route: d.routePath(), Upstreams: ups})
+		view.Sessions = append(view.Sessions, sessionView{ID: d.id, Identity: d.identity, Route: g.shape.routePath(d.route), Upstreams: ups})
 	}
 	slices.SortFunc(view.Sessions, func(a, b sessionView) int { return strings.Compare(a.ID, b.ID) })
 	writeJSON(w, http.StatusOK, view)

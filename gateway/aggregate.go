@@ -81,7 +81,7 @@ func (g *Gateway) sessionStarted(route string, req mcp.Request) {
 			g.log.Warn("could not claim the new session in Redis yet", "session", d.id, "err", err)
 		}
 	}
-	g.log.Info("downstream session started", "session", d.id, "identity", d.identity, "route", d.routePath())
+	g.log.Info("downstream session started", "session", d.id, "identity", d.identity, "route", g.shape.routePath(d.route))
 	if g.policy.parkOnDelete() {
 		g.adoptParked(d)
 	}
@@ -143,7 +143,11 @@ func (g *Gateway) listTools(ctx context.Context, d *downstream) (*mcp.ListToolsR
 		}
 		for _, t := range tools {
 			if d.route == "" {
-				t.Name = u.ID + "." + t.Name
+				name, ok := g.aggregateToolName(d, u.ID, t.Name)
+				if !ok {
+					continue
+				}
+				t.Name = name
 			}
 			res.Tools = append(res.Tools, t)
 		}
@@ -155,11 +159,11 @@ func (g *Gateway) listTools(ctx context.Context, d *downstream) (*mcp.ListToolsR
 func (g *Gateway) callTool(ctx context.Context, d *downstream, params *mcp.CallToolParamsRaw) (*mcp.CallToolResult, error) {
 	upstreamID, tool := d.route, params.Name
 	if d.route == "" {
-		var ok bool
-		upstreamID, tool, ok = strings.Cut(params.Name, ".")
-		if !ok || upstreamID == "" || tool == "" {
-			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q: tools on /mcp are named <upstream-id>.<tool>", params.Name)}
+		ref, err := g.readToolName(params.Name)
+		if err != nil {
+			return nil, err
 		}
+		upstreamID, tool = ref.upstream, ref.tool
 	}
 	u, ok := g.upstreams.get(upstreamID)
 	if !ok {
@@ -187,6 +191,40 @@ func (g *Gateway) callTool(ctx context.Context, d *downstream, params *mcp.CallT
 }
 
 var emptyArguments = json.RawMessage("{}")
+
+// aggregateToolName names an upstream's tool on the aggregate route. A name
+// that would not read back to this very tool (another upstream's reading
+// fits it too) is left out of the listing, with an error logged: calling it
+// could only fail or reach the wrong tool.
+func (g *Gateway) aggregateToolName(d *downstream, upstream, tool string) (string, bool) {
+	name, err := g.shape.toolNames.render(upstream, tool)
+	if err != nil {
+		g.log.Error("naming a tool with --tool-name failed; leaving it out", "session", d.id, "upstream", upstream, "tool", tool, "err", err)
+		return "", false
+	}
+	matches, _ := g.shape.toolNames.read(name, g.upstreams.has)
+	if len(matches) != 1 || matches[0] != (toolRef{upstream: upstream, tool: tool}) {
+		g.log.Error("ambiguous tool name under --tool-name: it does not read back to this tool alone; leaving it out",
+			"session", d.id, "upstream", upstream, "tool", tool, "name", name, "readings", fmt.Sprint(matches))
+		return "", false
+	}
+	return name, true
+}
+
+// readToolName finds which upstream's tool a name on the aggregate route is.
+func (g *Gateway) readToolName(name string) (toolRef, error) {
+	matches, first := g.shape.toolNames.read(name, g.upstreams.has)
+	switch {
+	case len(matches) == 1:
+		return matches[0], nil
+	case len(matches) > 1:
+		return toolRef{}, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("ambiguous tool %q: it reads as tool %q of upstream %q and as tool %q of upstream %q (see --tool-name)",
+			name, matches[0].tool, matches[0].upstream, matches[1].tool, matches[1].upstream)}
+	case first != nil:
+		return toolRef{}, errUpstreamGone(first.upstream)
+	}
+	return toolRef{}, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q: tools on %s are named %s", name, g.shape.aggregate, g.shape.toolNames.pattern)}
+}
 
 func errUpstreamGone(id string) error {
 	return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("upstream %q is not configured on this gateway (removed?)", id)}

@@ -42,6 +42,10 @@ type Config struct {
 	// HeartbeatTTL is how long a replica counts as alive without a heartbeat. Default 3 s.
 	HeartbeatTTL time.Duration
 
+	// Shape is the gateway's routes, tool names and readiness path; the
+	// zero Shape is the reference gateway's.
+	Shape Shape
+
 	// Bug reproduces one known gateway bug. BugNone in normal use.
 	Bug Bug
 	// Logger receives structured logs; nil means slog.Default().

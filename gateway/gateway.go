@@ -19,6 +19,7 @@ import (
 // Gateway is one replica of the reference gateway.
 type Gateway struct {
 	cfg       Config
+	shape     *shape
 	policy    bugPolicy // asked wherever an emulated bug changes behaviour
 	log       *slog.Logger
 	metrics   *metrics
@@ -56,9 +57,14 @@ func New(cfg Config) (*Gateway, error) {
 	if err := cfg.applyDefaults(); err != nil {
 		return nil, err
 	}
+	shape, err := cfg.Shape.check()
+	if err != nil {
+		return nil, err
+	}
 	log := cfg.Logger.With("replica", cfg.ReplicaID)
 	g := &Gateway{
 		cfg:         cfg,
+		shape:       shape,
 		policy:      bugPolicy{bug: cfg.Bug},
 		log:         log,
 		metrics:     newMetrics(cfg.ReplicaID),
@@ -116,22 +122,24 @@ func (g *Gateway) alive(downstream string) bool { return g.sessions.has(downstre
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /readyz", g.serveReady)
+	mux.HandleFunc("GET "+g.shape.readiness, g.serveReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.registry, promhttp.HandlerOpts{}))
 	mcpRoutes := http.NewServeMux()
-	mcpRoutes.HandleFunc("/mcp", func(w http.ResponseWriter, r *http.Request) { g.serveMCP(w, r, "") })
-	mcpRoutes.HandleFunc("/servers/{id}/mcp", func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		if _, ok := g.upstreams.get(id); !ok {
-			// 404 wins over 405: no Allow header for a server that does not exist (TRN-5).
-			httpError(w, http.StatusNotFound, "no upstream server "+strconv.Quote(id)+" on this gateway")
-			return
-		}
-		g.serveMCP(w, r, id)
-	})
-	mcpHandler := g.authMiddleware(mcpRoutes)
-	mux.Handle("/mcp", mcpHandler)
-	mux.Handle("/servers/", mcpHandler)
+	if g.shape.aggregate != "" {
+		mcpRoutes.HandleFunc(g.shape.aggregate, func(w http.ResponseWriter, r *http.Request) { g.serveMCP(w, r, "") })
+	}
+	if g.shape.server != "" {
+		mcpRoutes.HandleFunc(g.shape.server, func(w http.ResponseWriter, r *http.Request) {
+			id := r.PathValue("id")
+			if _, ok := g.upstreams.get(id); !ok {
+				// 404 wins over 405: no Allow header for a server that does not exist (TRN-5).
+				httpError(w, http.StatusNotFound, "no upstream server "+strconv.Quote(id)+" on this gateway")
+				return
+			}
+			g.serveMCP(w, r, id)
+		})
+	}
+	g.shape.register(mux, g.authMiddleware(mcpRoutes))
 	mux.Handle("/admin/", g.adminHandler())
 	return g.refuseWhileDraining(mux)
 }

@@ -118,7 +118,7 @@ func (g *Gateway) ptInitialize(w http.ResponseWriter, r *http.Request, route str
 			g.log.Warn("could not claim the new session in Redis yet", "session", d.id, "err", err)
 		}
 	}
-	g.log.Info("downstream session started", "session", d.id, "identity", d.identity, "route", d.routePath(), "upstream_session", upstreamID)
+	g.log.Info("downstream session started", "session", d.id, "identity", d.identity, "route", g.shape.routePath(d.route), "upstream_session", upstreamID)
 	copyResponse(w, resp, d.id)
 }
 

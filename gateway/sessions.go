@@ -20,7 +20,7 @@ func randomID() string { return rand.Text() }
 type downstream struct {
 	id       string
 	identity string
-	route    string // "" for /mcp, else the upstream id of /servers/{id}/mcp
+	route    string // "" for the aggregate route, else the upstream id of the server route
 	created  time.Time
 	server   *mcp.ServerSession // nil for a pass-through session
 	pt       *ptSession         // set for a pass-through session of /servers/{id}/mcp
@@ -32,13 +32,6 @@ type downstream struct {
 
 	lastSeen atomic.Int64 // unix nanos of the last request's end
 	active   atomic.Int32 // requests in flight: a session is never idle while serving
-}
-
-func (d *downstream) routePath() string {
-	if d.route == "" {
-		return "/mcp"
-	}
-	return "/servers/" + d.route + "/mcp"
 }
 
 // bind returns ctx, also cancelled when the session ends.

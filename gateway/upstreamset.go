@@ -27,6 +27,11 @@ func (s *upstreamSet) get(id string) (Upstream, bool) {
 	return u, ok
 }
 
+func (s *upstreamSet) has(id string) bool {
+	_, ok := s.get(id)
+	return ok
+}
+
 func (s *upstreamSet) list() []Upstream {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

@@ -29,8 +29,18 @@ func main() {
 	}
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "gateway:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
+}
+
+// exitCode is 2 for a shape flag the gateway cannot serve (a usage error:
+// the message names the flag), 1 for anything else.
+func exitCode(err error) int {
+	var bad *gateway.ShapeError
+	if errors.As(err, &bad) {
+		return 2
+	}
+	return 1
 }
 
 // tuneGC gives the collector a fixed headroom unless the operator chose
@@ -56,6 +66,7 @@ func tuneGC() error {
 type options struct {
 	listen, upstreams, redis, replicaID, advertiseURL string
 	authTokens, adminToken, clusterSecret, emulateBug string
+	aggregateRoute, serverRoute, toolName, readiness  string
 	shutdownTimeout, sessionTimeout                   time.Duration
 	bodyTimeout, forwardTimeout, callTimeout          time.Duration
 }
@@ -77,6 +88,10 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.adminToken, "admin-token", "", "bearer token for /admin/*; empty = admin API off")
 	fs.StringVar(&o.clusterSecret, "cluster-secret", "", "shared secret for replica-to-replica calls")
 	fs.StringVar(&o.emulateBug, "emulate-bug", "", "reproduce one known gateway bug: "+bugNames())
+	fs.StringVar(&o.aggregateRoute, "aggregate-route", "/mcp", "path of the route merging every upstream's tools; empty = none")
+	fs.StringVar(&o.serverRoute, "server-route", "/servers/{id}/mcp", "path of the one-upstream route, {id} the upstream id (/{id}/mcp); empty = none")
+	fs.StringVar(&o.toolName, "tool-name", "{{.Upstream}}.{{.Tool}}", "Go text/template naming tools on the aggregate route ({{.Upstream}}__{{.Tool}} where clients forbid dots)")
+	fs.StringVar(&o.readiness, "readiness-path", "/readyz", "path answering GET with 200 when serving, 503 while draining")
 	// Environment twins first, so that the command line overrides them.
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -108,6 +123,15 @@ func noneIfZero(d time.Duration) time.Duration {
 	return d
 }
 
+// routeOrNone maps a route flag's empty ("none") to the Shape's NoRoute: an
+// empty Shape field means "the default".
+func routeOrNone(path string) string {
+	if path == "" {
+		return gateway.NoRoute
+	}
+	return path
+}
+
 func bugNames() string {
 	names := make([]string, len(gateway.Bugs))
 	for i, b := range gateway.Bugs {
@@ -132,7 +156,13 @@ func run(args []string) error {
 		ForwardTimeout:  noneIfZero(o.forwardTimeout),
 		CallTimeout:     noneIfZero(o.callTimeout),
 		AdminToken:      o.adminToken,
-		Logger:          slog.New(slog.NewJSONHandler(os.Stderr, nil)),
+		Shape: gateway.Shape{
+			AggregateRoute: routeOrNone(o.aggregateRoute),
+			ServerRoute:    routeOrNone(o.serverRoute),
+			ToolName:       o.toolName,
+			ReadinessPath:  o.readiness,
+		},
+		Logger: slog.New(slog.NewJSONHandler(os.Stderr, nil)),
 	}
 	if cfg.Bug, err = gateway.ParseBug(o.emulateBug); err != nil {
 		return err

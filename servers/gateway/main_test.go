@@ -1,8 +1,12 @@
 package main
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcpgw/conformance/gateway"
 )
 
 func TestTimeoutFlagsHaveDefaultsAndEnvironmentTwins(t *testing.T) {
@@ -28,5 +32,45 @@ func TestTimeoutFlagsHaveDefaultsAndEnvironmentTwins(t *testing.T) {
 	t.Setenv("MCPGW_BODY_TIMEOUT", "soon")
 	if _, err := parseFlags(nil); err == nil {
 		t.Fatal("a malformed MCPGW_BODY_TIMEOUT was accepted")
+	}
+}
+
+func TestShapeFlagsHaveDefaultsAndEnvironmentTwins(t *testing.T) {
+	o, err := parseFlags(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.aggregateRoute != "/mcp" || o.serverRoute != "/servers/{id}/mcp" || o.toolName != "{{.Upstream}}.{{.Tool}}" || o.readiness != "/readyz" {
+		t.Fatalf("defaults: %q %q %q %q", o.aggregateRoute, o.serverRoute, o.toolName, o.readiness)
+	}
+	t.Setenv("MCPGW_AGGREGATE_ROUTE", "")
+	t.Setenv("MCPGW_SERVER_ROUTE", "/{id}/mcp")
+	t.Setenv("MCPGW_TOOL_NAME", "{{.Upstream}}__{{.Tool}}")
+	t.Setenv("MCPGW_READINESS_PATH", "/ready")
+	if o, err = parseFlags([]string{"--readiness-path=/up"}); err != nil {
+		t.Fatal(err)
+	}
+	if o.aggregateRoute != "" || o.serverRoute != "/{id}/mcp" || o.toolName != "{{.Upstream}}__{{.Tool}}" || o.readiness != "/up" {
+		t.Fatalf("from the environment: %q %q %q %q", o.aggregateRoute, o.serverRoute, o.toolName, o.readiness)
+	}
+	if routeOrNone("") != gateway.NoRoute || routeOrNone("/mcp") != "/mcp" {
+		t.Fatal("an empty route flag must mean no route, in the config")
+	}
+}
+
+// A bad shape flag stops the gateway before it listens, naming the flag,
+// with exit status 2.
+func TestBadShapeFlagIsAUsageError(t *testing.T) {
+	for _, args := range [][]string{
+		{"--listen=127.0.0.1:0", "--tool-name={{.Upstream"},
+		{"--listen=127.0.0.1:0", "--aggregate-route=", "--server-route="},
+	} {
+		err := run(args)
+		if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), strings.SplitN(args[1], "=", 2)[0]) {
+			t.Errorf("%q: %v (exit %d); want exit 2 naming the flag", args, err, exitCode(err))
+		}
+	}
+	if exitCode(errors.New("listen: address in use")) != 1 {
+		t.Error("an error other than a shape flag's must exit 1")
 	}
 }

@@ -21,3 +21,16 @@ func TestRenderDropsEmptyArgumentsAndVariables(t *testing.T) {
 		t.Errorf("env: %v", env)
 	}
 }
+
+// An argument that must reach the gateway holding {{ (a gateway's own
+// template, such as the reference gateway's --tool-name) is written as a
+// template string, which renders as it is.
+func TestTemplateStringPassesBracesThrough(t *testing.T) {
+	args, _, err := Render([]string{`--tool-name={{"{{.Upstream}}__{{.Tool}}"}}`, `--server-route=/{id}/mcp`, "--server-route="}, nil, Sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(args, " "); got != "--tool-name={{.Upstream}}__{{.Tool}} --server-route=/{id}/mcp --server-route=" {
+		t.Errorf("rendered %q", got)
+	}
+}

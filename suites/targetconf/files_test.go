@@ -43,6 +43,36 @@ func TestShippedTargetFilesLoad(t *testing.T) {
 	}
 }
 
+// The shape targets (suites/targets/shapes, make conformance-shapes) load,
+// and each hands the reference gateway its shape flags as the gateway reads
+// them: a literal {{ reaches --tool-name.
+func TestShapeTargetFilesLoad(t *testing.T) {
+	want := map[string]string{
+		"default.yaml":        "--aggregate-route=/mcp --server-route=/servers/{id}/mcp --tool-name={{.Upstream}}.{{.Tool}} --readiness-path=/readyz",
+		"aggregate-only.yaml": "--server-route= --tool-name={{.Upstream}}__{{.Tool}} --readiness-path=/ready",
+		"server-only.yaml":    "--aggregate-route= --server-route=/{id}/mcp",
+	}
+	repoGateway, _ := filepath.Abs("../../bin/gateway") // as ginkgo runs, from this package's directory
+	files, _ := filepath.Glob("../targets/shapes/*.yaml")
+	if len(files) != len(want) {
+		t.Fatalf("shape targets %v, want %d", files, len(want))
+	}
+	for _, f := range files {
+		tg, err := Load(env(map[string]string{EnvTarget: f}))
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		args, _, err := launch.Render(tg.Gateway.Args, tg.Gateway.Env, launch.Sample())
+		if got := strings.Join(args, " "); err != nil || got != want[filepath.Base(f)] {
+			t.Errorf("%s renders %q (%v), want %q", f, got, err, want[filepath.Base(f)])
+		}
+		if tg.Gateway.Bin != repoGateway {
+			t.Errorf("%s: gateway.bin is %q, want the repository's %s", f, tg.Gateway.Bin, repoGateway)
+		}
+	}
+}
+
 // A bad target file names the field, what is wrong and what is allowed.
 func TestBadTargetFilesSayWhatIsWrong(t *testing.T) {
 	dir := t.TempDir()

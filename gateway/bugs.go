@@ -48,10 +48,14 @@ const (
 	// connections but never answers (stopped, partitioned) and waits for as
 	// long as the client does.
 	BugFrozenOwnerHang Bug = "frozen-owner-hang"
+	// BugDeleteEvictsIdentity makes DELETE of one session evict the
+	// upstream sessions of every session of its identity: closing one tab
+	// resets the user's other tabs.
+	BugDeleteEvictsIdentity Bug = "delete-evicts-identity"
 )
 
 // Bugs lists every bug name the flag knows, in documentation order.
-var Bugs = []Bug{BugSharedUpstream, BugNoEvictOnDelete, BugNoEvictOnUpdate, BugHangingGet, BugUnboundedShutdown, BugLocalLookup, BugDeadOwnerHang, BugNoCancelOnDisconnect, BugFrozenOwnerHang}
+var Bugs = []Bug{BugSharedUpstream, BugNoEvictOnDelete, BugNoEvictOnUpdate, BugHangingGet, BugUnboundedShutdown, BugLocalLookup, BugDeadOwnerHang, BugNoCancelOnDisconnect, BugFrozenOwnerHang, BugDeleteEvictsIdentity}
 
 // ParseBug turns a --emulate-bug value into a Bug, with a clear error.
 func ParseBug(s string) (Bug, error) {
@@ -106,12 +110,16 @@ func (p bugPolicy) poolsOutliveSessions() bool { return p.bug == BugSharedUpstre
 // pass-through. The pooling bugs live in the SDK path, so under them the
 // per-server route runs there too.
 func (p bugPolicy) passThroughServers() bool {
-	return p.bug != BugSharedUpstream && p.bug != BugNoEvictOnDelete
+	return p.bug != BugSharedUpstream && p.bug != BugNoEvictOnDelete && p.bug != BugDeleteEvictsIdentity
 }
 
 // parkOnDelete reports whether DELETE parks the session's upstream sessions
 // for the identity's next session to adopt, instead of evicting them.
 func (p bugPolicy) parkOnDelete() bool { return p.bug == BugNoEvictOnDelete }
+
+// deleteEvictsIdentity reports whether DELETE evicts the upstream sessions
+// of every session of the deleted session's identity, not just its own.
+func (p bugPolicy) deleteEvictsIdentity() bool { return p.bug == BugDeleteEvictsIdentity }
 
 // evictOnUpstreamChange reports whether a connect-affecting upstream change
 // evicts the upstream sessions opened with the old settings.
@@ -189,6 +197,13 @@ func (g *Gateway) identityHasSessions(identity string) bool {
 		}
 	}
 	return false
+}
+
+// heldByIdentity tells the delete-evicts-identity bug whether an upstream
+// session belongs to a live session of identity.
+func (g *Gateway) heldByIdentity(s *upstreamSession, identity string) bool {
+	d := g.sessions.get(s.key.owner)
+	return d != nil && d.identity == identity
 }
 
 // maxParkedPerIdentity bounds the emulated warm pool: even a bug stays bounded.

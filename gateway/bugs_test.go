@@ -15,6 +15,7 @@ func TestBugPolicyFlipsExactlyItsHooks(t *testing.T) {
 		"poolsOutliveSessions":  func(p bugPolicy) any { return p.poolsOutliveSessions() },
 		"passThroughServers":    func(p bugPolicy) any { return p.passThroughServers() },
 		"parkOnDelete":          func(p bugPolicy) any { return p.parkOnDelete() },
+		"deleteEvictsIdentity":  func(p bugPolicy) any { return p.deleteEvictsIdentity() },
 		"evictOnUpstreamChange": func(p bugPolicy) any { return p.evictOnUpstreamChange() },
 		"hangSessionlessGET":    func(p bugPolicy) any { return p.hangSessionlessGET() },
 		"boundShutdownCloses":   func(p bugPolicy) any { return p.boundShutdownCloses() },
@@ -33,6 +34,7 @@ func TestBugPolicyFlipsExactlyItsHooks(t *testing.T) {
 		BugDeadOwnerHang:        {"waitOnDeadOwner"},
 		BugNoCancelOnDisconnect: {"cancelAbandonedCalls"},
 		BugFrozenOwnerHang:      {"boundForwardWait"},
+		BugDeleteEvictsIdentity: {"deleteEvictsIdentity", "passThroughServers"},
 	}
 
 	correct := bugPolicy{bug: BugNone}

@@ -209,6 +209,11 @@ func (g *Gateway) endSession(d *downstream, cause string) {
 			return s.key.owner == owner && !g.identityHasSessions(d.identity)
 		}
 	}
+	if cause == causeDelete && g.policy.deleteEvictsIdentity() {
+		match = func(s *upstreamSession) bool {
+			return s.key.owner == owner || g.heldByIdentity(s, d.identity)
+		}
+	}
 	n := g.registry.evict(cause, match)
 	g.log.Info("downstream session ended", "session", d.id, "cause", cause, "upstream_sessions_evicted", n)
 }

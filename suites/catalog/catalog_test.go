@@ -76,6 +76,7 @@ func TestKnownBugMapping(t *testing.T) {
 		"dead-owner-hang":         {"XPD-5", "XPD-8"}, // XPD-8: a stalled owner is dead once its heartbeat lapses
 		"no-cancel-on-disconnect": {"TRN-10"},
 		"frozen-owner-hang":       {"XPD-8"},
+		"delete-evicts-identity":  {"EVI-4"},
 	}
 	for bug, ids := range want {
 		if got := c.ExpectedFailures(bug); !slices.Equal(got, ids) {

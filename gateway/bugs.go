@@ -52,10 +52,14 @@ const (
 	// upstream sessions of every session of its identity: closing one tab
 	// resets the user's other tabs.
 	BugDeleteEvictsIdentity Bug = "delete-evicts-identity"
+	// BugForwardCredentials relays the caller's Authorization and Cookie
+	// headers upstream on /servers/{id}/mcp, handing the user's gateway
+	// credentials to a third-party server.
+	BugForwardCredentials Bug = "forward-credentials"
 )
 
 // Bugs lists every bug name the flag knows, in documentation order.
-var Bugs = []Bug{BugSharedUpstream, BugNoEvictOnDelete, BugNoEvictOnUpdate, BugHangingGet, BugUnboundedShutdown, BugLocalLookup, BugDeadOwnerHang, BugNoCancelOnDisconnect, BugFrozenOwnerHang, BugDeleteEvictsIdentity}
+var Bugs = []Bug{BugSharedUpstream, BugNoEvictOnDelete, BugNoEvictOnUpdate, BugHangingGet, BugUnboundedShutdown, BugLocalLookup, BugDeadOwnerHang, BugNoCancelOnDisconnect, BugFrozenOwnerHang, BugDeleteEvictsIdentity, BugForwardCredentials}
 
 // ParseBug turns a --emulate-bug value into a Bug, with a clear error.
 func ParseBug(s string) (Bug, error) {
@@ -120,6 +124,10 @@ func (p bugPolicy) parkOnDelete() bool { return p.bug == BugNoEvictOnDelete }
 // deleteEvictsIdentity reports whether DELETE evicts the upstream sessions
 // of every session of the deleted session's identity, not just its own.
 func (p bugPolicy) deleteEvictsIdentity() bool { return p.bug == BugDeleteEvictsIdentity }
+
+// forwardCallerCredentials reports whether the pass-through relays the
+// caller's Authorization and Cookie headers upstream.
+func (p bugPolicy) forwardCallerCredentials() bool { return p.bug == BugForwardCredentials }
 
 // evictOnUpstreamChange reports whether a connect-affecting upstream change
 // evicts the upstream sessions opened with the old settings.
@@ -197,6 +205,16 @@ func (g *Gateway) identityHasSessions(identity string) bool {
 		}
 	}
 	return false
+}
+
+// copyCallerCredentials is the forward-credentials bug: the caller's
+// credentials go upstream with the request.
+func copyCallerCredentials(out, in http.Header) {
+	for _, h := range []string{"Authorization", "Cookie"} {
+		if v := in.Values(h); len(v) > 0 {
+			out[h] = v
+		}
+	}
 }
 
 // heldByIdentity tells the delete-evicts-identity bug whether an upstream

@@ -77,6 +77,7 @@ func TestKnownBugMapping(t *testing.T) {
 		"no-cancel-on-disconnect": {"TRN-10"},
 		"frozen-owner-hang":       {"XPD-8"},
 		"delete-evicts-identity":  {"EVI-4"},
+		"forward-credentials":     {"ISO-7"},
 	}
 	for bug, ids := range want {
 		if got := c.ExpectedFailures(bug); !slices.Equal(got, ids) {

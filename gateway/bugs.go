@@ -56,10 +56,14 @@ const (
 	// headers upstream on /servers/{id}/mcp, handing the user's gateway
 	// credentials to a third-party server.
 	BugForwardCredentials Bug = "forward-credentials"
+	// BugKeepClaimsWhileDraining holds on to a shutting-down replica's
+	// session claims, and keeps its listener open, until its sessions are
+	// closed: meanwhile the other replicas forward to it and it refuses them.
+	BugKeepClaimsWhileDraining Bug = "keep-claims-while-draining"
 )
 
 // Bugs lists every bug name the flag knows, in documentation order.
-var Bugs = []Bug{BugSharedUpstream, BugNoEvictOnDelete, BugNoEvictOnUpdate, BugHangingGet, BugUnboundedShutdown, BugLocalLookup, BugDeadOwnerHang, BugNoCancelOnDisconnect, BugFrozenOwnerHang, BugDeleteEvictsIdentity, BugForwardCredentials}
+var Bugs = []Bug{BugSharedUpstream, BugNoEvictOnDelete, BugNoEvictOnUpdate, BugHangingGet, BugUnboundedShutdown, BugLocalLookup, BugDeadOwnerHang, BugNoCancelOnDisconnect, BugFrozenOwnerHang, BugDeleteEvictsIdentity, BugForwardCredentials, BugKeepClaimsWhileDraining}
 
 // ParseBug turns a --emulate-bug value into a Bug, with a clear error.
 func ParseBug(s string) (Bug, error) {
@@ -81,7 +85,7 @@ func ParseBug(s string) (Bug, error) {
 // needsCluster reports whether the bug only shows across replicas, so that
 // emulating it without --redis would be a silent no-op.
 func (b Bug) needsCluster() bool {
-	return b == BugLocalLookup || b == BugDeadOwnerHang || b == BugFrozenOwnerHang
+	return b == BugLocalLookup || b == BugDeadOwnerHang || b == BugFrozenOwnerHang || b == BugKeepClaimsWhileDraining
 }
 
 // bugPolicy answers, for one emulated bug (or none), every question where
@@ -128,6 +132,11 @@ func (p bugPolicy) deleteEvictsIdentity() bool { return p.bug == BugDeleteEvicts
 // forwardCallerCredentials reports whether the pass-through relays the
 // caller's Authorization and Cookie headers upstream.
 func (p bugPolicy) forwardCallerCredentials() bool { return p.bug == BugForwardCredentials }
+
+// releaseClaimsAtDrainStart reports whether a shutting-down replica gives up
+// its session claims and closes its listener as its drain begins, rather
+// than when its sessions are closed.
+func (p bugPolicy) releaseClaimsAtDrainStart() bool { return p.bug != BugKeepClaimsWhileDraining }
 
 // evictOnUpstreamChange reports whether a connect-affecting upstream change
 // evicts the upstream sessions opened with the old settings.
@@ -215,6 +224,16 @@ func copyCallerCredentials(out, in http.Header) {
 			out[h] = v
 		}
 	}
+}
+
+// leaveAfterDrain is the keep-claims-while-draining bug: only once every
+// session is closed does the replica give up its claims and its listener,
+// so until then other replicas forward to it and it refuses them.
+func (g *Gateway) leaveAfterDrain(claimed []string, listenerMayClose chan struct{}) {
+	if g.cluster != nil {
+		g.cluster.leave(claimed)
+	}
+	close(listenerMayClose)
 }
 
 // heldByIdentity tells the delete-evicts-identity bug whether an upstream

@@ -26,17 +26,18 @@ func TestBugPolicyFlipsExactlyItsHooks(t *testing.T) {
 		"boundForwardWait":         func(p bugPolicy) any { return p.boundForwardWait() },
 	}
 	want := map[Bug][]string{
-		BugSharedUpstream:       {"passThroughServers", "poolKey", "poolsOutliveSessions"},
-		BugNoEvictOnDelete:      {"parkOnDelete", "passThroughServers"},
-		BugNoEvictOnUpdate:      {"evictOnUpstreamChange"},
-		BugHangingGet:           {"hangSessionlessGET"},
-		BugUnboundedShutdown:    {"boundShutdownCloses"},
-		BugLocalLookup:          {"lookUpOtherReplicas"},
-		BugDeadOwnerHang:        {"waitOnDeadOwner"},
-		BugNoCancelOnDisconnect: {"cancelAbandonedCalls"},
-		BugFrozenOwnerHang:      {"boundForwardWait"},
-		BugDeleteEvictsIdentity: {"deleteEvictsIdentity", "passThroughServers"},
-		BugForwardCredentials:   {"forwardCallerCredentials"},
+		BugSharedUpstream:          {"passThroughServers", "poolKey", "poolsOutliveSessions"},
+		BugNoEvictOnDelete:         {"parkOnDelete", "passThroughServers"},
+		BugNoEvictOnUpdate:         {"evictOnUpstreamChange"},
+		BugHangingGet:              {"hangSessionlessGET"},
+		BugUnboundedShutdown:       {"boundShutdownCloses"},
+		BugLocalLookup:             {"lookUpOtherReplicas"},
+		BugDeadOwnerHang:           {"waitOnDeadOwner"},
+		BugNoCancelOnDisconnect:    {"cancelAbandonedCalls"},
+		BugFrozenOwnerHang:         {"boundForwardWait"},
+		BugDeleteEvictsIdentity:    {"deleteEvictsIdentity", "passThroughServers"},
+		BugForwardCredentials:      {"forwardCallerCredentials"},
+		BugKeepClaimsWhileDraining: {"releaseClaimsAtDrainStart"},
 	}
 
 	correct := bugPolicy{bug: BugNone}
@@ -74,7 +75,7 @@ func TestBugPolicyFlipsExactlyItsHooks(t *testing.T) {
 // TestCrossReplicaBugsNeedRedis: a bug that only shows across replicas must
 // refuse to start without --redis rather than silently emulate nothing.
 func TestCrossReplicaBugsNeedRedis(t *testing.T) {
-	needRedis := []Bug{BugLocalLookup, BugDeadOwnerHang, BugFrozenOwnerHang}
+	needRedis := []Bug{BugLocalLookup, BugDeadOwnerHang, BugFrozenOwnerHang, BugKeepClaimsWhileDraining}
 	for _, b := range append([]Bug{BugNone}, Bugs...) {
 		cfg := Config{Bug: b}
 		err := cfg.applyDefaults()

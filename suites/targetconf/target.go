@@ -79,6 +79,8 @@ type Target struct {
 	Dir string `yaml:"-"`
 	// Container is how the container driver runs the target (container.go).
 	Container Container `yaml:"container"`
+	// Routes are the MCP endpoints it serves (routes.go).
+	Routes Routes `yaml:"routes"`
 }
 
 // Gateway is how the process driver gets a gateway binary.
@@ -121,6 +123,7 @@ func Reference() *Target {
 		Capabilities: []Capability{AdminAPI, Auth, Signals, SessionTimeout, MultiReplica},
 		Profiles:     []string{"strict-405"},
 		ReadyTimeout: Duration(15 * time.Second),
+		Routes:       ReferenceRoutes(),
 	}
 }
 
@@ -230,6 +233,9 @@ func (t *Target) validate() error {
 		return err
 	}
 	if err := t.validateLaunch(); err != nil {
+		return err
+	}
+	if err := t.validateRoutes(); err != nil {
 		return err
 	}
 	known := []Capability{AdminAPI, Auth, Signals, SessionTimeout, MultiReplica}

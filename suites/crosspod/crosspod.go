@@ -294,8 +294,15 @@ var _ = conformance.Describe("XPD", func() {
 		// accepts connections, nothing answers. SIGCONT before teardown
 		// (cleanups run last-in first-out), so the replica can stop.
 		Expect(owner.Signal(syscall.SIGSTOP)).To(Succeed())
-		stopped := time.Now()
 		DeferCleanup(func() { _ = owner.Signal(syscall.SIGCONT) })
+		// The signal is sent, not yet taken: judge only once the kernel
+		// shows the process stopped, or a request could still be answered.
+		conformance.Precondition(conformance.OwnerSetup, func() {
+			Eventually(func() (string, error) { return steps.ProcessState(owner) }).
+				WithTimeout(5*time.Second).WithPolling(20*time.Millisecond).
+				Should(Equal("T"), "replica %s should be stopped after SIGSTOP", owner.ID())
+		})
+		stopped := time.Now()
 
 		for i := 1; i < len(gw.Replicas); i++ {
 			via := orphan.At(gw, i)

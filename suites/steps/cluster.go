@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/mcpgw/conformance/suites/client"
 	"github.com/mcpgw/conformance/suites/conformance"
+	"github.com/mcpgw/conformance/suites/driver"
 	"github.com/mcpgw/conformance/suites/fixture"
 )
 
@@ -111,4 +113,25 @@ func RecordOwnership(ctx context.Context, gw *fixture.Gateway, when string) map[
 	}
 	conformance.Evidence("ownership "+when, strings.TrimRight(b.String(), "\n"))
 	return own
+}
+
+// ProcessState is the state letter the kernel shows for replica r's process
+// (/proc/<pid>/stat: "R" running, "S" sleeping, "T" stopped, ...), for specs
+// that must know a signal has been taken, not only sent.
+func ProcessState(r driver.Replica) (string, error) {
+	pid, err := r.Pid()
+	if err != nil {
+		return "", err
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", err
+	}
+	// pid (comm) state ...: comm may hold spaces and parentheses, so the
+	// state follows the last ")".
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 || i+2 >= len(data) {
+		return "", fmt.Errorf("/proc/%d/stat: unexpected %q", pid, data)
+	}
+	return string(data[i+2 : i+3]), nil
 }

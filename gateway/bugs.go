@@ -48,10 +48,22 @@ const (
 	// connections but never answers (stopped, partitioned) and waits for as
 	// long as the client does.
 	BugFrozenOwnerHang Bug = "frozen-owner-hang"
+	// BugDeleteEvictsIdentity makes DELETE of one session evict the
+	// upstream sessions of every session of its identity: closing one tab
+	// resets the user's other tabs.
+	BugDeleteEvictsIdentity Bug = "delete-evicts-identity"
+	// BugForwardCredentials relays the caller's Authorization and Cookie
+	// headers upstream on /servers/{id}/mcp, handing the user's gateway
+	// credentials to a third-party server.
+	BugForwardCredentials Bug = "forward-credentials"
+	// BugKeepClaimsWhileDraining holds on to a shutting-down replica's
+	// session claims, and keeps its listener open, until its sessions are
+	// closed: meanwhile the other replicas forward to it and it refuses them.
+	BugKeepClaimsWhileDraining Bug = "keep-claims-while-draining"
 )
 
 // Bugs lists every bug name the flag knows, in documentation order.
-var Bugs = []Bug{BugSharedUpstream, BugNoEvictOnDelete, BugNoEvictOnUpdate, BugHangingGet, BugUnboundedShutdown, BugLocalLookup, BugDeadOwnerHang, BugNoCancelOnDisconnect, BugFrozenOwnerHang}
+var Bugs = []Bug{BugSharedUpstream, BugNoEvictOnDelete, BugNoEvictOnUpdate, BugHangingGet, BugUnboundedShutdown, BugLocalLookup, BugDeadOwnerHang, BugNoCancelOnDisconnect, BugFrozenOwnerHang, BugDeleteEvictsIdentity, BugForwardCredentials, BugKeepClaimsWhileDraining}
 
 // ParseBug turns a --emulate-bug value into a Bug, with a clear error.
 func ParseBug(s string) (Bug, error) {
@@ -73,7 +85,7 @@ func ParseBug(s string) (Bug, error) {
 // needsCluster reports whether the bug only shows across replicas, so that
 // emulating it without --redis would be a silent no-op.
 func (b Bug) needsCluster() bool {
-	return b == BugLocalLookup || b == BugDeadOwnerHang || b == BugFrozenOwnerHang
+	return b == BugLocalLookup || b == BugDeadOwnerHang || b == BugFrozenOwnerHang || b == BugKeepClaimsWhileDraining
 }
 
 // bugPolicy answers, for one emulated bug (or none), every question where
@@ -106,12 +118,25 @@ func (p bugPolicy) poolsOutliveSessions() bool { return p.bug == BugSharedUpstre
 // pass-through. The pooling bugs live in the SDK path, so under them the
 // per-server route runs there too.
 func (p bugPolicy) passThroughServers() bool {
-	return p.bug != BugSharedUpstream && p.bug != BugNoEvictOnDelete
+	return p.bug != BugSharedUpstream && p.bug != BugNoEvictOnDelete && p.bug != BugDeleteEvictsIdentity
 }
 
 // parkOnDelete reports whether DELETE parks the session's upstream sessions
 // for the identity's next session to adopt, instead of evicting them.
 func (p bugPolicy) parkOnDelete() bool { return p.bug == BugNoEvictOnDelete }
+
+// deleteEvictsIdentity reports whether DELETE evicts the upstream sessions
+// of every session of the deleted session's identity, not just its own.
+func (p bugPolicy) deleteEvictsIdentity() bool { return p.bug == BugDeleteEvictsIdentity }
+
+// forwardCallerCredentials reports whether the pass-through relays the
+// caller's Authorization and Cookie headers upstream.
+func (p bugPolicy) forwardCallerCredentials() bool { return p.bug == BugForwardCredentials }
+
+// releaseClaimsAtDrainStart reports whether a shutting-down replica gives up
+// its session claims and closes its listener as its drain begins, rather
+// than when its sessions are closed.
+func (p bugPolicy) releaseClaimsAtDrainStart() bool { return p.bug != BugKeepClaimsWhileDraining }
 
 // evictOnUpstreamChange reports whether a connect-affecting upstream change
 // evicts the upstream sessions opened with the old settings.
@@ -189,6 +214,33 @@ func (g *Gateway) identityHasSessions(identity string) bool {
 		}
 	}
 	return false
+}
+
+// copyCallerCredentials is the forward-credentials bug: the caller's
+// credentials go upstream with the request.
+func copyCallerCredentials(out, in http.Header) {
+	for _, h := range []string{"Authorization", "Cookie"} {
+		if v := in.Values(h); len(v) > 0 {
+			out[h] = v
+		}
+	}
+}
+
+// leaveAfterDrain is the keep-claims-while-draining bug: only once every
+// session is closed does the replica give up its claims and its listener,
+// so until then other replicas forward to it and it refuses them.
+func (g *Gateway) leaveAfterDrain(claimed []string, listenerMayClose chan struct{}) {
+	if g.cluster != nil {
+		g.cluster.leave(claimed)
+	}
+	close(listenerMayClose)
+}
+
+// heldByIdentity tells the delete-evicts-identity bug whether an upstream
+// session belongs to a live session of identity.
+func (g *Gateway) heldByIdentity(s *upstreamSession, identity string) bool {
+	d := g.sessions.get(s.key.owner)
+	return d != nil && d.identity == identity
 }
 
 // maxParkedPerIdentity bounds the emulated warm pool: even a bug stays bounded.

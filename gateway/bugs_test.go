@@ -11,28 +11,34 @@ import (
 func TestBugPolicyFlipsExactlyItsHooks(t *testing.T) {
 	d := &downstream{id: "session-1", identity: "alice"}
 	hooks := map[string]func(bugPolicy) any{
-		"poolKey":               func(p bugPolicy) any { return p.poolKey(d, "counter") },
-		"poolsOutliveSessions":  func(p bugPolicy) any { return p.poolsOutliveSessions() },
-		"passThroughServers":    func(p bugPolicy) any { return p.passThroughServers() },
-		"parkOnDelete":          func(p bugPolicy) any { return p.parkOnDelete() },
-		"evictOnUpstreamChange": func(p bugPolicy) any { return p.evictOnUpstreamChange() },
-		"hangSessionlessGET":    func(p bugPolicy) any { return p.hangSessionlessGET() },
-		"boundShutdownCloses":   func(p bugPolicy) any { return p.boundShutdownCloses() },
-		"lookUpOtherReplicas":   func(p bugPolicy) any { return p.lookUpOtherReplicas() },
-		"waitOnDeadOwner":       func(p bugPolicy) any { return p.waitOnDeadOwner() },
-		"cancelAbandonedCalls":  func(p bugPolicy) any { return p.cancelAbandonedCalls() },
-		"boundForwardWait":      func(p bugPolicy) any { return p.boundForwardWait() },
+		"poolKey":                   func(p bugPolicy) any { return p.poolKey(d, "counter") },
+		"poolsOutliveSessions":      func(p bugPolicy) any { return p.poolsOutliveSessions() },
+		"passThroughServers":        func(p bugPolicy) any { return p.passThroughServers() },
+		"parkOnDelete":              func(p bugPolicy) any { return p.parkOnDelete() },
+		"deleteEvictsIdentity":      func(p bugPolicy) any { return p.deleteEvictsIdentity() },
+		"forwardCallerCredentials":  func(p bugPolicy) any { return p.forwardCallerCredentials() },
+		"evictOnUpstreamChange":     func(p bugPolicy) any { return p.evictOnUpstreamChange() },
+		"hangSessionlessGET":        func(p bugPolicy) any { return p.hangSessionlessGET() },
+		"boundShutdownCloses":       func(p bugPolicy) any { return p.boundShutdownCloses() },
+		"lookUpOtherReplicas":       func(p bugPolicy) any { return p.lookUpOtherReplicas() },
+		"waitOnDeadOwner":           func(p bugPolicy) any { return p.waitOnDeadOwner() },
+		"cancelAbandonedCalls":      func(p bugPolicy) any { return p.cancelAbandonedCalls() },
+		"boundForwardWait":          func(p bugPolicy) any { return p.boundForwardWait() },
+		"releaseClaimsAtDrainStart": func(p bugPolicy) any { return p.releaseClaimsAtDrainStart() },
 	}
 	want := map[Bug][]string{
-		BugSharedUpstream:       {"passThroughServers", "poolKey", "poolsOutliveSessions"},
-		BugNoEvictOnDelete:      {"parkOnDelete", "passThroughServers"},
-		BugNoEvictOnUpdate:      {"evictOnUpstreamChange"},
-		BugHangingGet:           {"hangSessionlessGET"},
-		BugUnboundedShutdown:    {"boundShutdownCloses"},
-		BugLocalLookup:          {"lookUpOtherReplicas"},
-		BugDeadOwnerHang:        {"waitOnDeadOwner"},
-		BugNoCancelOnDisconnect: {"cancelAbandonedCalls"},
-		BugFrozenOwnerHang:      {"boundForwardWait"},
+		BugSharedUpstream:          {"passThroughServers", "poolKey", "poolsOutliveSessions"},
+		BugNoEvictOnDelete:         {"parkOnDelete", "passThroughServers"},
+		BugNoEvictOnUpdate:         {"evictOnUpstreamChange"},
+		BugHangingGet:              {"hangSessionlessGET"},
+		BugUnboundedShutdown:       {"boundShutdownCloses"},
+		BugLocalLookup:             {"lookUpOtherReplicas"},
+		BugDeadOwnerHang:           {"waitOnDeadOwner"},
+		BugNoCancelOnDisconnect:    {"cancelAbandonedCalls"},
+		BugFrozenOwnerHang:         {"boundForwardWait"},
+		BugDeleteEvictsIdentity:    {"deleteEvictsIdentity", "passThroughServers"},
+		BugForwardCredentials:      {"forwardCallerCredentials"},
+		BugKeepClaimsWhileDraining: {"releaseClaimsAtDrainStart"},
 	}
 
 	correct := bugPolicy{bug: BugNone}
@@ -70,7 +76,7 @@ func TestBugPolicyFlipsExactlyItsHooks(t *testing.T) {
 // TestCrossReplicaBugsNeedRedis: a bug that only shows across replicas must
 // refuse to start without --redis rather than silently emulate nothing.
 func TestCrossReplicaBugsNeedRedis(t *testing.T) {
-	needRedis := []Bug{BugLocalLookup, BugDeadOwnerHang, BugFrozenOwnerHang}
+	needRedis := []Bug{BugLocalLookup, BugDeadOwnerHang, BugFrozenOwnerHang, BugKeepClaimsWhileDraining}
 	for _, b := range append([]Bug{BugNone}, Bugs...) {
 		cfg := Config{Bug: b}
 		err := cfg.applyDefaults()

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/mcpgw/conformance/fakes/counter"
+	"github.com/mcpgw/conformance/fakes/wedge"
 	"go.uber.org/goleak"
 )
 
@@ -165,6 +167,45 @@ func TestShutdownReleasesOwnership(t *testing.T) {
 	}
 	if status, _ := rawCall(t, rs[1].url, sid, "counter.get"); status != http.StatusNotFound {
 		t.Fatalf("after the owner's shutdown: %d, want 404", status)
+	}
+}
+
+// A replica kept draining by a wedged upstream DELETE has given up its
+// claims already, so the others answer 404 for its sessions meanwhile
+// (SHD-5); keep-claims-while-draining holds them until the drain ends.
+func TestDrainingReplicaReleasesItsClaimsAtOnce(t *testing.T) {
+	_, curl := fakeUpstream(t)
+	_, wurl := wedgeUpstream(t, wedge.Delete)
+	upstreams := []Upstream{{ID: "counter", URL: curl + "/mcp"}, {ID: "w", URL: wurl}}
+	for _, bug := range []Bug{BugNone, BugKeepClaimsWhileDraining} {
+		t.Run(cmp.Or(string(bug), "correct"), func(t *testing.T) {
+			mr, rs := startReplicas(t, 2, upstreams, bug)
+			sid := openSession(t, rs[0].url)
+			rawCall(t, rs[0].url, sid, "w.increment")
+			done := make(chan struct{})
+			go func() { rs[0].g.Shutdown(); close(done) }()
+			deadline := time.Now().Add(300 * time.Millisecond)
+			for mr.Exists(sessionKey(sid)) && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond) // polling Redis, bounded by deadline
+			}
+			held := mr.Exists(sessionKey(sid))
+			select {
+			case <-done:
+				t.Fatal("shutdown ended at once: the wedged DELETE should keep the replica draining")
+			default:
+			}
+			if want := bug == BugKeepClaimsWhileDraining; held != want {
+				t.Errorf("claim held 300 ms into the drain: %v, want %v", held, want)
+			}
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("shutdown did not end within 5 s")
+			}
+			if mr.Exists(sessionKey(sid)) {
+				t.Error("the claim outlived the shutdown")
+			}
+		})
 	}
 }
 

@@ -217,6 +217,11 @@ func (g *Gateway) endSession(d *downstream, cause string) {
 			return s.key.owner == owner && !g.identityHasSessions(d.identity)
 		}
 	}
+	if cause == causeDelete && g.policy.deleteEvictsIdentity() {
+		match = func(s *upstreamSession) bool {
+			return s.key.owner == owner || g.heldByIdentity(s, d.identity)
+		}
+	}
 	n := g.registry.evict(cause, match)
 	g.log.Info("downstream session ended", "session", d.id, "cause", cause, "upstream_sessions_evicted", n)
 }
@@ -296,13 +301,21 @@ func (g *Gateway) shutdown() {
 	close(g.stopping)
 	<-g.janitorDone
 	g.log.Info("shutting down", "sessions", g.sessions.len(), "grace", grace.String())
-	if g.cluster != nil {
-		g.cluster.leave(g.sessions.ids())
+	// The claims and the listener go as the drain begins, so that other
+	// replicas answer 404 for this replica's sessions at once (SHD-5)
+	// instead of forwarding to a replica that refuses them.
+	claimed, listenerMayClose := g.sessions.ids(), make(chan struct{})
+	if g.policy.releaseClaimsAtDrainStart() {
+		if g.cluster != nil {
+			g.cluster.leave(claimed)
+		}
+		close(listenerMayClose)
 	}
 
 	httpDone := make(chan struct{})
 	go func() {
 		defer close(httpDone)
+		<-listenerMayClose
 		if g.server == nil {
 			return
 		}
@@ -332,6 +345,9 @@ func (g *Gateway) shutdown() {
 		}
 		g.closeParked()
 		g.registry.shutdown(hardEnd)
+		if !g.policy.releaseClaimsAtDrainStart() {
+			g.leaveAfterDrain(claimed, listenerMayClose)
+		}
 		t := time.NewTimer(time.Until(hardEnd))
 		select {
 		case <-httpDone:

@@ -91,6 +91,9 @@ func (g *Gateway) ptInitialize(w http.ResponseWriter, r *http.Request, route str
 		httpError(w, http.StatusBadGateway, err.Error())
 		return
 	}
+	if g.policy.forwardCallerCredentials() {
+		copyCallerCredentials(req.Header, r.Header)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		g.registry.releaseTransport(transport)
@@ -191,6 +194,9 @@ func (g *Gateway) newPassThroughProxy() *httputil.ReverseProxy {
 				if v := pr.In.Header.Values(h); len(v) > 0 {
 					pr.Out.Header[h] = v
 				}
+			}
+			if g.policy.forwardCallerCredentials() {
+				copyCallerCredentials(pr.Out.Header, pr.In.Header)
 			}
 			pr.Out.Header.Set(headerSessionID, upstreamID)
 		},

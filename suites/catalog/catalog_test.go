@@ -72,10 +72,13 @@ func TestKnownBugMapping(t *testing.T) {
 		"hanging-get":        {"TRN-1", "TRN-1s"},         // TRN-1s refines TRN-1
 		"unbounded-shutdown": {"SHD-1", "SHD-2", "SHD-3"}, // SHD-3: closing a session with a wedged call waits for it
 		// Every XPD spec that routes a session through a non-owner.
-		"local-lookup":            {"XPD-1", "XPD-2", "XPD-3", "XPD-6", "XPD-7"},
-		"dead-owner-hang":         {"XPD-5", "XPD-8"}, // XPD-8: a stalled owner is dead once its heartbeat lapses
-		"no-cancel-on-disconnect": {"TRN-10"},
-		"frozen-owner-hang":       {"XPD-8"},
+		"local-lookup":               {"XPD-1", "XPD-2", "XPD-3", "XPD-6", "XPD-7"},
+		"dead-owner-hang":            {"XPD-5", "XPD-8"}, // XPD-8: a stalled owner is dead once its heartbeat lapses
+		"no-cancel-on-disconnect":    {"TRN-10"},
+		"frozen-owner-hang":          {"XPD-8"},
+		"delete-evicts-identity":     {"EVI-4"},
+		"forward-credentials":        {"ISO-7"},
+		"keep-claims-while-draining": {"SHD-5"},
 	}
 	for bug, ids := range want {
 		if got := c.ExpectedFailures(bug); !slices.Equal(got, ids) {
@@ -90,7 +93,7 @@ func TestKnownBugMapping(t *testing.T) {
 			t.Errorf("BugDeferred: %s has specs now", b.Name)
 		}
 	}
-	for name, needs := range map[string]string{"local-lookup": NeedsMultiReplica, "dead-owner-hang": NeedsMultiReplica, "frozen-owner-hang": NeedsMultiReplica, "shared-upstream": "", "no-cancel-on-disconnect": ""} {
+	for name, needs := range map[string]string{"local-lookup": NeedsMultiReplica, "dead-owner-hang": NeedsMultiReplica, "frozen-owner-hang": NeedsMultiReplica, "keep-claims-while-draining": NeedsMultiReplica, "shared-upstream": "", "no-cancel-on-disconnect": ""} {
 		if b, ok := c.Bug(name); !ok || b.Needs != needs {
 			t.Errorf("bug %s: needs %q, want %q", name, b.Needs, needs)
 		}

@@ -40,6 +40,9 @@ type Raw struct {
 	// counter. Clients of one session through several replicas share one,
 	// so that no two in-flight requests of the session carry the same id.
 	IDs *atomic.Int64
+	// Header is sent on every request (a Cookie, say); a request's own
+	// headers win over it.
+	Header http.Header
 
 	ids atomic.Int64
 }
@@ -95,6 +98,9 @@ func (r *Raw) newRequest(ctx context.Context, method, path string, h http.Header
 	}
 	if r.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+r.Token)
+	}
+	for k, vs := range r.Header {
+		req.Header[http.CanonicalHeaderKey(k)] = vs
 	}
 	for k, vs := range h {
 		req.Header[http.CanonicalHeaderKey(k)] = vs

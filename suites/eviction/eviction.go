@@ -78,31 +78,17 @@ var _ = conformance.Describe("EVI", func() {
 		// holds an upstream session of its own even behind an identity pool.
 		tokens, token := steps.Identities(2)
 		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), Tokens: tokens})
-		a := gw.Connect(ctx, "/mcp", client.Options{Token: token(0)})
-		steps.IncrementTimes(ctx, a, "counter.", 2)
-		mid := up.Stats(ctx)
-		b := gw.Connect(ctx, "/mcp", client.Options{Token: token(1)})
-		steps.IncrementTimes(ctx, b, "counter.", 3)
-		bHeld := steps.NewSessions(mid, up.Stats(ctx))
-		Expect(bHeld).To(HaveLen(1), "B should hold one upstream session of its own")
-		initsBefore := up.Stats(ctx).Initializes
+		deleteLeavesOther(ctx, gw, up, token(0), token(1))
+	})
 
-		steps.DeleteSession(ctx, gw.Raw(token(0)), "/mcp", a.ID())
-		Consistently(ctx, func(g Gomega) {
-			st, err := up.FetchStats(ctx)
-			g.Expect(err).NotTo(HaveOccurred())
-			s, _ := st.Session(bHeld[0].ID)
-			g.Expect(s.EndReason).To(BeEmpty(), "B's upstream session ended when A was deleted")
-		}).WithTimeout(500 * time.Millisecond).WithPolling(50 * time.Millisecond).Should(Succeed())
-
-		v := steps.Get(ctx, b, "counter.")
-		conformance.Evidence("B reads after A's DELETE", v)
-		Expect(v).To(Equal(3))
-		steps.IncrementTimes(ctx, b, "counter.", 1)
-		st := up.Stats(ctx)
-		s, _ := st.Session(bHeld[0].ID)
-		Expect(s.Value).To(Equal(4), "B's calls should still reach its own upstream session")
-		Expect(st.Initializes).To(Equal(initsBefore), "B's upstream session should not have been rebuilt")
+	conformance.It("EVI-4", "deleting one session leaves another session of the same identity alone", func(ctx SpecContext) {
+		up := fixture.Counter("counter")
+		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{
+			Upstreams: fixture.Upstreams(up),
+			Tokens:    map[string]string{"tok-alice": "alice"},
+		})
+		conformance.Evidence("identity", "alice (both sessions)")
+		deleteLeavesOther(ctx, gw, up, "tok-alice", "tok-alice")
 	})
 
 	fixture.ForEachRoute(func(r fixture.Route) {
@@ -270,6 +256,38 @@ var _ = conformance.Describe("EVI", func() {
 		steps.EventuallyEnded(ctx, up, held, idle+steps.EvictionBound+time.Second)
 	})
 })
+
+// deleteLeavesOther has session A (tokenA) increment 2 and B (tokenB) 3,
+// deletes A, and expects B's upstream session, as the upstream sees it, to
+// live on with its value and take B's next call.
+func deleteLeavesOther(ctx context.Context, gw *fixture.Gateway, up *fixture.Fake, tokenA, tokenB string) {
+	GinkgoHelper()
+	a := gw.Connect(ctx, "/mcp", client.Options{Token: tokenA})
+	steps.IncrementTimes(ctx, a, "counter.", 2)
+	mid := up.Stats(ctx)
+	b := gw.Connect(ctx, "/mcp", client.Options{Token: tokenB})
+	steps.IncrementTimes(ctx, b, "counter.", 3)
+	bHeld := steps.NewSessions(mid, up.Stats(ctx))
+	Expect(bHeld).To(HaveLen(1), "B should hold one upstream session of its own")
+	initsBefore := up.Stats(ctx).Initializes
+
+	steps.DeleteSession(ctx, gw.Raw(tokenA), "/mcp", a.ID())
+	Consistently(ctx, func(g Gomega) {
+		st, err := up.FetchStats(ctx)
+		g.Expect(err).NotTo(HaveOccurred())
+		s, _ := st.Session(bHeld[0].ID)
+		g.Expect(s.EndReason).To(BeEmpty(), "B's upstream session ended when A was deleted")
+	}).WithTimeout(500 * time.Millisecond).WithPolling(50 * time.Millisecond).Should(Succeed())
+
+	v := steps.Get(ctx, b, "counter.")
+	conformance.Evidence("B reads after A's DELETE", v)
+	Expect(v).To(Equal(3))
+	steps.IncrementTimes(ctx, b, "counter.", 1)
+	st := up.Stats(ctx)
+	s, _ := st.Session(bHeld[0].ID)
+	Expect(s.Value).To(Equal(4), "B's calls should still reach its own upstream session")
+	Expect(st.Initializes).To(Equal(initsBefore), "B's upstream session should not have been rebuilt")
+}
 
 // putUpstream changes an upstream through the target's upstream management
 // (its hooks or the admin API).

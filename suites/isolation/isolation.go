@@ -4,6 +4,7 @@ package isolation
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -213,6 +214,12 @@ var _ = conformance.Describe("ISO", func() {
 	})
 
 	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("ISO-7", "the caller's Authorization and cookies never reach the upstream", func(ctx SpecContext) {
+			callerCredentialsStayDownstream(ctx, r.Path("counter"), r.Tool("counter", "increment"))
+		})
+	})
+
+	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("ISO-8", "after the upstream loses its sessions the next call succeeds within one retry", func(ctx SpecContext) {
 			up := fixture.Counter("counter")
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
@@ -235,3 +242,42 @@ var _ = conformance.Describe("ISO", func() {
 		})
 	})
 })
+
+// callerCredentialsStayDownstream drives a session on path with a bearer
+// token and a cookie, then expects neither in any request the upstream got:
+// the upstream's configuration asks for no credentials of its own.
+func callerCredentialsStayDownstream(ctx SpecContext, path, increment string) {
+	GinkgoHelper()
+	const token, cookie = "tok-iso7-caller-secret", "mcpconf_session=cookie-iso7-caller-secret"
+	up := fixture.Counter("counter")
+	gw := fixture.StartGateway(ctx, fixture.GatewayOptions{
+		Upstreams: fixture.Upstreams(up),
+		Tokens:    map[string]string{token: "alice"},
+	})
+	raw := gw.Raw(token)
+	raw.Header = http.Header{"Cookie": {cookie}}
+	hs, err := raw.Initialize(ctx, path)
+	Expect(err).NotTo(HaveOccurred())
+	for range 2 {
+		call, err := raw.CallTool(ctx, path, hs.SessionID, increment, map[string]any{"by": 1})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(call.Status).To(Equal(200), "tools/call: %s", call.Body)
+	}
+	steps.DeleteSession(ctx, raw, path, hs.SessionID)
+
+	st := up.Stats(ctx)
+	Expect(st.Headers).NotTo(BeEmpty(), "the upstream recorded no request")
+	var leaks []string
+	for _, rec := range st.Headers {
+		for name, values := range rec.Headers {
+			for _, v := range values {
+				if http.CanonicalHeaderKey(name) == "Cookie" || strings.Contains(v, token) || strings.Contains(v, cookie) {
+					leaks = append(leaks, fmt.Sprintf("%s %s: %s", rec.Method, name, v))
+				}
+			}
+		}
+	}
+	conformance.Evidence("upstream requests", len(st.Headers))
+	conformance.Evidence("caller credentials seen upstream", steps.OrNone(strings.Join(leaks, "; ")))
+	Expect(leaks).To(BeEmpty(), "the caller's credentials reached the upstream")
+}

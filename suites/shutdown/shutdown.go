@@ -162,6 +162,40 @@ var _ = conformance.Describe("SHD", func() {
 		}
 	}, fixture.MultiReplica())
 
+	conformance.It("SHD-5", "while a replica drains, another replica answers 404 for its sessions at once", func(ctx SpecContext) {
+		fixture.Require(targetconf.Signals)
+		// The wedged upstream's DELETE never answers, so the owner drains
+		// for its whole grace period: long enough to ask the others.
+		up, w := fixture.Counter("counter"), fixture.Wedge("w", wedge.Delete)
+		gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up, w), ShutdownTimeout: 2 * time.Second})
+		owner := gw.Replica(0)
+		s := fixture.ConnectURL(ctx, owner.URL()+"/mcp", client.Options{NoStandaloneSSE: true})
+		steps.IncrementTimes(ctx, s, "counter.", 1)
+		steps.IncrementTimes(ctx, s, "w.", 1)
+		steps.RecordOwnership(ctx, gw, "before the shutdown")
+
+		sent := time.Now()
+		Expect(owner.Signal(syscall.SIGTERM)).To(Succeed())
+		for _, other := range gw.Replicas[1:] {
+			raw := &client.Raw{Base: other.URL(), ProtocolVersion: s.ProtocolVersion(), Timeout: 2 * time.Second}
+			var last *client.Response
+			Eventually(ctx, func(g Gomega) {
+				res, err := raw.CallTool(ctx, "/mcp", s.ID(), "counter.get", nil)
+				g.Expect(err).NotTo(HaveOccurred(), "replica %s should answer for the draining owner's session at once", other.ID())
+				last = res
+				g.Expect(res.Status).To(Equal(404), "replica %s: %s", other.ID(), client.Clip(res.Body, 200))
+				g.Expect(res.Elapsed).To(BeNumerically("<", time.Second), "the answer should not wait on the draining owner")
+			}).WithTimeout(time.Second).WithPolling(50*time.Millisecond).Should(Succeed(),
+				"within 1 s of SIGTERM to %s, replica %s should answer 404 for its session", owner.ID(), other.ID())
+			draining := owner.Running()
+			conformance.Evidencef("POST via "+other.ID(), "%d after %s, %s after SIGTERM (owner still running: %v): %s",
+				last.Status, last.Elapsed.Round(time.Millisecond), time.Since(sent).Round(time.Millisecond), draining, client.Clip(last.Body, 200))
+			conformance.Precondition(conformance.OwnerSetup, func() {
+				Expect(draining).To(BeTrue(), "the owner exited before it could be judged while draining")
+			})
+		}
+	}, fixture.MultiReplica())
+
 	conformance.It("SHD-6", "while draining, new requests are refused quickly", func(ctx SpecContext) {
 		fixture.Require(targetconf.Signals)
 		// A wedged upstream keeps the replica draining for its grace period.

@@ -245,15 +245,13 @@ func withSession(h http.Header, via steps.Via, post bool) http.Header {
 	return out
 }
 
-// expectAlive checks the replica still runs, answers /healthz and serves a
-// new session.
+// expectAlive checks the replica still runs, passes the target's alive
+// probe (default GET /healthz answers 200) and serves a new session.
 func expectAlive(ctx context.Context, gw *fixture.Gateway) {
 	GinkgoHelper()
 	r := gw.Replica(0)
 	Expect(r.Running()).To(BeTrue(), "replica %s exited: %s", r.ID(), r.ExitStatus())
-	res, err := gw.Raw("").Do(ctx, http.MethodGet, "/healthz", nil, nil)
-	Expect(err).NotTo(HaveOccurred())
-	Expect(res.Status).To(Equal(200), "GET /healthz")
+	Expect(gw.Alive(ctx, 0)).To(Succeed())
 	s := gw.Connect(ctx, "/mcp", client.Options{NoStandaloneSSE: true})
 	steps.IncrementTimes(ctx, s, "counter.", 1)
 }

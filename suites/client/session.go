@@ -30,9 +30,13 @@ type Session struct {
 	*mcp.ClientSession
 	// Endpoint is the URL the session was opened on.
 	Endpoint string
-	// Token is the bearer token the session sends, if any.
-	Token string
+	// Token is the token the session sends, if any, as Credential says.
+	Token      string
+	Credential Credential
 }
+
+// Authorize puts the session's token into h, as its requests carry it.
+func (s *Session) Authorize(h http.Header) { s.Credential.set(h, s.Token) }
 
 // Connect opens a session on endpoint (a gateway's /mcp or
 // /servers/{id}/mcp URL). Give ctx a deadline: it bounds the handshake.
@@ -56,7 +60,7 @@ func Connect(ctx context.Context, endpoint string, opts Options) (*Session, erro
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", endpoint, err)
 	}
-	return &Session{ClientSession: cs, Endpoint: endpoint, Token: opts.Token}, nil
+	return &Session{ClientSession: cs, Endpoint: endpoint, Token: opts.Token, Credential: opts.Credential}, nil
 }
 
 // Server is the serverInfo the gateway answered initialize with.

@@ -40,7 +40,7 @@ include suites.mk
 # driver and shell hooks; $(CONTAINER_CONFORMANCE) (suites.mk) runs the suites
 # on containers when a Docker engine answers; compare merges every run into
 # out/compare.*.
-test: lint unit conformance selftest $(REDIS_CONFORMANCE) conformance-external $(CONTAINER_CONFORMANCE) compare
+test: lint unit conformance selftest $(REDIS_CONFORMANCE) conformance-external $(CONTAINER_CONFORMANCE) compare soak-short
 
 # Unit tests leave out the Ginkgo conformance suites: they run in `conformance`.
 unit:

@@ -1,6 +1,7 @@
 // Command bench measures the reference gateway against a bare reverse proxy
-// in front of the counter fake, and checks the bounds of the performance
-// issue. `make bench` runs it; results go to out/bench.{json,md,svg}.
+// in front of the counter fake, and checks the performance bounds README's
+// "Performance" section lists. `make bench` runs it; results go to
+// out/bench.{json,md,svg}.
 package main
 
 import (

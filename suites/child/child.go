@@ -71,7 +71,7 @@ func (e Exit) String() string {
 type Process struct {
 	name string
 	cmd  *exec.Cmd
-	log  *logBuffer
+	log  *LogBuffer
 	done chan struct{} // closed once the process is reaped
 
 	mu   sync.Mutex
@@ -89,7 +89,7 @@ func Start(o Options) (*Process, error) {
 	if o.LogLimit <= 0 {
 		o.LogLimit = DefaultLogLimit
 	}
-	p := &Process{name: o.Name, log: &logBuffer{limit: o.LogLimit}, done: make(chan struct{})}
+	p := &Process{name: o.Name, log: NewLogBuffer(o.LogLimit), done: make(chan struct{})}
 	var out io.Writer = p.log
 	if o.Tee != nil {
 		out = io.MultiWriter(p.log, o.Tee)

@@ -5,17 +5,26 @@ import (
 	"sync"
 )
 
-// logBuffer is a goroutine-safe buffer for a child's output that keeps at
-// most limit bytes, dropping the oldest half past it, so a chatty child
-// cannot grow its parent without bound.
-type logBuffer struct {
+// LogBuffer is a goroutine-safe buffer for a child's output that keeps at
+// most its limit, dropping the oldest half past it, so a chatty child (or a
+// hook, or a container's log stream) cannot grow its parent without bound.
+type LogBuffer struct {
 	mu      sync.Mutex
 	limit   int
 	buf     []byte
 	dropped int
 }
 
-func (b *logBuffer) Write(p []byte) (int, error) {
+// NewLogBuffer makes a buffer that keeps at most limit bytes (0 =
+// DefaultLogLimit).
+func NewLogBuffer(limit int) *LogBuffer {
+	if limit <= 0 {
+		limit = DefaultLogLimit
+	}
+	return &LogBuffer{limit: limit}
+}
+
+func (b *LogBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buf = append(b.buf, p...)
@@ -28,7 +37,7 @@ func (b *logBuffer) Write(p []byte) (int, error) {
 }
 
 // String returns the captured output, noting how much was dropped.
-func (b *logBuffer) String() string {
+func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.dropped > 0 {

@@ -156,13 +156,3 @@ func Evidencef(name, format string, args ...any) {
 	ginkgo.GinkgoHelper()
 	Evidence(name, fmt.Sprintf(format, args...))
 }
-
-// Timed runs f and records how long it took as evidence under name.
-func Timed(name string, f func()) time.Duration {
-	ginkgo.GinkgoHelper()
-	start := time.Now()
-	f()
-	d := time.Since(start)
-	Evidence(name, d.Round(time.Millisecond).String())
-	return d
-}

@@ -15,6 +15,8 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/mcpgw/conformance/suites/child"
 )
 
 // containerReplicas maps a container replica's base URL to it, for
@@ -27,7 +29,7 @@ type containerReplica struct {
 	scope     *ContainerScope
 	rc        *runningContainer
 	stopGrace time.Duration
-	log       *logBuffer
+	log       *child.LogBuffer
 	logDone   chan struct{}
 	done      chan struct{} // closed when the engine reported the exit
 	exitMu    sync.Mutex
@@ -78,7 +80,7 @@ func (s *ContainerScope) StartReplica(ctx context.Context, cfg ReplicaConfig) (R
 		// A shutdown is judged against 2 x timeout + 1 s and waited on for
 		// 2 s more; the engine's SIGKILL comes after that.
 		stopGrace: 2*shutdown + 5*time.Second,
-		log:       &logBuffer{},
+		log:       child.NewLogBuffer(0),
 		logDone:   make(chan struct{}),
 		done:      make(chan struct{}),
 	}

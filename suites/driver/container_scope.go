@@ -172,8 +172,8 @@ func (s *ContainerScope) remove(rc *runningContainer) {
 func (s *ContainerScope) logs(rc *runningContainer) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	var b logBuffer
-	if err := copyLogs(ctx, s.c, rc.ID(), &b, false); err != nil {
+	b := child.NewLogBuffer(0)
+	if err := copyLogs(ctx, s.c, rc.ID(), b, false); err != nil {
 		return fmt.Sprintf("[logs of %s unavailable: %v]", rc.alias, err)
 	}
 	return b.String()

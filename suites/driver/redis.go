@@ -46,14 +46,8 @@ func (r *Redis) tick(every time.Duration) {
 	}
 }
 
-// Addr is host:port.
-func (r *Redis) Addr() string { return r.m.Addr() }
-
 // URL is the redis:// URL replicas are given.
 func (r *Redis) URL() string { return "redis://" + r.m.Addr() + "/0" }
-
-// Miniredis exposes the server for specs that inspect keys.
-func (r *Redis) Miniredis() *miniredis.Miniredis { return r.m }
 
 // Close stops the clock and the server.
 func (r *Redis) Close() {

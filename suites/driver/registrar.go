@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/mcpgw/conformance/suites/child"
 )
 
 // GatewayRef is what a Registrar is told about the gateway of a spec.
@@ -134,8 +136,8 @@ func (h *HookCommands) run(ctx context.Context, op string, argv []string, gw Gat
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = h.Dir
 	cmd.Stdin = bytes.NewReader(body)
-	var out logBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := child.NewLogBuffer(0)
+	cmd.Stdout, cmd.Stderr = out, out
 	first := ""
 	if len(gw.URLs) > 0 {
 		first = gw.URLs[0]
@@ -161,16 +163,9 @@ func (h *HookCommands) run(ctx context.Context, op string, argv []string, gw Gat
 	desc := fmt.Sprintf("hook %s %s (%s)", op, u.ID, strings.Join(argv, " "))
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
-		return "", fmt.Errorf("%s: still running after %s, killed; output:\n%s", desc, timeout, orNothing(output))
+		return "", fmt.Errorf("%s: still running after %s, killed; output:\n%s", desc, timeout, output)
 	case err != nil:
-		return "", fmt.Errorf("%s: %w after %s; output:\n%s", desc, err, took, orNothing(output))
+		return "", fmt.Errorf("%s: %w after %s; output:\n%s", desc, err, took, output)
 	}
-	return fmt.Sprintf("%s: exit 0 after %s; %s", desc, took, orNothing(output)), nil
-}
-
-func orNothing(s string) string {
-	if s == "" {
-		return "(no output)"
-	}
-	return s
+	return fmt.Sprintf("%s: exit 0 after %s; %s", desc, took, output), nil
 }

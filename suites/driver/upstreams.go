@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -33,30 +31,6 @@ type UpstreamTLS struct {
 	KeyFile            string `json:"key_file,omitempty"`
 	ServerName         string `json:"server_name,omitempty"`
 	InsecureSkipVerify bool   `json:"insecure_skip_verify,omitempty"`
-}
-
-// writeUpstreamsFile writes the --upstreams file (JSON is valid YAML).
-func writeUpstreamsFile(dir string, ups []Upstream) (string, error) {
-	if ups == nil {
-		ups = []Upstream{}
-	}
-	data, err := json.MarshalIndent(ups, "", "  ")
-	if err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, "upstreams.json")
-	return path, os.WriteFile(path, data, 0o600)
-}
-
-// writeTokensFile writes the --auth-tokens file: "TOKEN IDENTITY" lines.
-func writeTokensFile(dir string, tokens map[string]string) (string, error) {
-	var b bytes.Buffer
-	b.WriteString("# written by the conformance suite\n")
-	for tok, id := range tokens {
-		fmt.Fprintf(&b, "%s %s\n", tok, id)
-	}
-	path := filepath.Join(dir, "tokens.txt")
-	return path, os.WriteFile(path, b.Bytes(), 0o600)
 }
 
 // AdminAPI changes a reference-style gateway's upstreams at run time through

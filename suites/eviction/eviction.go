@@ -20,19 +20,27 @@ import (
 )
 
 var _ = conformance.Describe("EVI", func() {
-	conformance.It("EVI-1", "DELETE closes the session's upstream sessions on both of its upstreams", func(ctx SpecContext) {
-		c1, c2 := fixture.Counter("c1"), fixture.Counter("c2")
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(c1, c2)})
-		s := gw.Connect(ctx, "/mcp", client.Options{})
-		steps.IncrementTimes(ctx, s, "c1.", 1)
-		steps.IncrementTimes(ctx, s, "c2.", 1)
-		held1, held2 := steps.LiveIDs(c1.Stats(ctx)), steps.LiveIDs(c2.Stats(ctx))
-		Expect(held1).To(HaveLen(1))
-		Expect(held2).To(HaveLen(1))
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("EVI-1", "DELETE closes the session's upstream sessions on every upstream it reached", func(ctx SpecContext) {
+			c1, c2 := fixture.Counter("c1"), fixture.Counter("c2")
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(c1, c2)})
+			s := gw.Connect(ctx, r.Path("c1"), client.Options{})
+			reached := []*fixture.Fake{c1, c2}
+			if r.PerUpstream() {
+				reached = reached[:1]
+			}
+			held := map[*fixture.Fake][]string{}
+			for _, up := range reached {
+				steps.IncrementTimes(ctx, s, r.Tools(up.ID), 1)
+				held[up] = steps.LiveIDs(up.Stats(ctx))
+				Expect(held[up]).To(HaveLen(1))
+			}
 
-		steps.DeleteSession(ctx, gw.Raw(""), "/mcp", s.ID())
-		steps.EventuallyEnded(ctx, c1, held1, steps.EvictionBound)
-		steps.EventuallyEnded(ctx, c2, held2, steps.EvictionBound)
+			steps.DeleteSession(ctx, gw.Raw(""), r.Path("c1"), s.ID())
+			for _, up := range reached {
+				steps.EventuallyEnded(ctx, up, held[up], steps.EvictionBound)
+			}
+		})
 	})
 
 	conformance.It("EVI-2", "a deleted session id gets 404 on POST, GET and DELETE", func(ctx SpecContext) {
@@ -49,17 +57,19 @@ var _ = conformance.Describe("EVI", func() {
 		steps.ExpectGone(ctx, raw, "/mcp", hs.SessionID)
 	})
 
-	conformance.It("EVI-3", "a client that initializes again after DELETE reads 0", func(ctx SpecContext) {
-		up := fixture.Counter("counter")
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
-		first := gw.Connect(ctx, "/mcp", client.Options{})
-		steps.IncrementTimes(ctx, first, "counter.", 4)
-		steps.DeleteSession(ctx, gw.Raw(""), "/mcp", first.ID())
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("EVI-3", "a client that initializes again after DELETE reads 0", func(ctx SpecContext) {
+			up := fixture.Counter("counter")
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
+			first := gw.Connect(ctx, r.Path("counter"), client.Options{})
+			steps.IncrementTimes(ctx, first, r.Tools("counter"), 4)
+			steps.DeleteSession(ctx, gw.Raw(""), r.Path("counter"), first.ID())
 
-		again := gw.Connect(ctx, "/mcp", client.Options{})
-		v := steps.Get(ctx, again, "counter.")
-		conformance.Evidence("value read by the new session "+steps.Short(again.ID()), v)
-		Expect(v).To(Equal(0), "the new session inherited upstream state from the deleted one")
+			again := gw.Connect(ctx, r.Path("counter"), client.Options{})
+			v := steps.Get(ctx, again, r.Tools("counter"))
+			conformance.Evidence("value read by the new session "+steps.Short(again.ID()), v)
+			Expect(v).To(Equal(0), "the new session inherited upstream state from the deleted one")
+		})
 	})
 
 	conformance.It("EVI-4", "deleting one session leaves another's upstream session and state alone", func(ctx SpecContext) {
@@ -95,81 +105,96 @@ var _ = conformance.Describe("EVI", func() {
 		Expect(st.Initializes).To(Equal(initsBefore), "B's upstream session should not have been rebuilt")
 	})
 
-	conformance.It("EVI-5", "changing the URL closes the old upstream session and the next call uses the new URL", func(ctx SpecContext) {
-		fixture.RequireUpstreamChanges("change")
-		oldUp, newUp := fixture.Counter("counter"), fixture.Counter("counter")
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(oldUp)})
-		s := gw.Connect(ctx, "/mcp", client.Options{})
-		steps.IncrementTimes(ctx, s, "counter.", 3)
-		held := steps.LiveIDs(oldUp.Stats(ctx))
-		Expect(held).To(HaveLen(1))
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("EVI-5", "changing the URL closes the old upstream session and the next call uses the new URL", func(ctx SpecContext) {
+			fixture.RequireUpstreamChanges("change")
+			oldUp, newUp := fixture.Counter("counter"), fixture.Counter("counter")
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(oldUp)})
+			// No standalone GET stream: on a pass-through route it is the
+			// upstream session's, which the change ends, and a stream the
+			// server closes is the client's to reopen (MaxRetries is off).
+			s := gw.Connect(ctx, r.Path("counter"), client.Options{NoStandaloneSSE: true})
+			steps.IncrementTimes(ctx, s, r.Tools("counter"), 3)
+			held := steps.LiveIDs(oldUp.Stats(ctx))
+			Expect(held).To(HaveLen(1))
 
-		changed := oldUp.Upstream()
-		changed.URL = newUp.URL()
-		putUpstream(ctx, gw, changed)
-		steps.EventuallyEnded(ctx, oldUp, held, steps.EvictionBound)
+			changed := oldUp.Upstream()
+			changed.URL = newUp.URL()
+			putUpstream(ctx, gw, changed)
+			steps.EventuallyEnded(ctx, oldUp, held, steps.EvictionBound)
 
-		v, err := s.Increment(ctx, "counter.", 1)
-		Expect(err).NotTo(HaveOccurred(), "the first call after the change should open a new upstream session")
-		conformance.Evidence("value after the change", v)
-		Expect(v).To(Equal(1), "the call should land on a new upstream session at the new URL")
-		Expect(steps.LiveIDs(newUp.Stats(ctx))).To(HaveLen(1), "the new URL should hold the new upstream session")
+			v, err := steps.Increment(ctx, s, r.Tools("counter"), 1)
+			Expect(err).NotTo(HaveOccurred(), "the first call after the change should open a new upstream session")
+			conformance.Evidence("value after the change", v)
+			Expect(v).To(Equal(1), "the call should land on a new upstream session at the new URL")
+			Expect(steps.LiveIDs(newUp.Stats(ctx))).To(HaveLen(1), "the new URL should hold the new upstream session")
+		})
 	})
 
-	conformance.It("EVI-5", "changing auth headers closes the old upstream session and the next one sends the new headers", func(ctx SpecContext) {
-		fixture.RequireUpstreamChanges("change")
-		up := fixture.Counter("counter")
-		def := up.Upstream()
-		def.Headers = map[string]string{"X-Upstream-Key": "rev-1"}
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: []driver.Upstream{def}})
-		s := gw.Connect(ctx, "/mcp", client.Options{})
-		steps.IncrementTimes(ctx, s, "counter.", 3)
-		held := steps.LiveIDs(up.Stats(ctx))
-		Expect(held).To(HaveLen(1))
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("EVI-5", "changing auth headers closes the old upstream session and the next one sends the new headers", func(ctx SpecContext) {
+			fixture.RequireUpstreamChanges("change")
+			up := fixture.Counter("counter")
+			def := up.Upstream()
+			def.Headers = map[string]string{"X-Upstream-Key": "rev-1"}
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: []driver.Upstream{def}})
+			// No standalone GET stream: on a pass-through route it is the
+			// upstream session's, which the change ends, and a stream the
+			// server closes is the client's to reopen (MaxRetries is off).
+			s := gw.Connect(ctx, r.Path("counter"), client.Options{NoStandaloneSSE: true})
+			steps.IncrementTimes(ctx, s, r.Tools("counter"), 3)
+			held := steps.LiveIDs(up.Stats(ctx))
+			Expect(held).To(HaveLen(1))
 
-		def.Headers = map[string]string{"X-Upstream-Key": "rev-2"}
-		putUpstream(ctx, gw, def)
-		steps.EventuallyEnded(ctx, up, held, steps.EvictionBound)
+			def.Headers = map[string]string{"X-Upstream-Key": "rev-2"}
+			putUpstream(ctx, gw, def)
+			steps.EventuallyEnded(ctx, up, held, steps.EvictionBound)
 
-		v, err := s.Increment(ctx, "counter.", 1)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(v).To(Equal(1), "the call should land on a new upstream session")
-		st := up.Stats(ctx)
-		live := steps.LiveIDs(st)
-		Expect(live).To(HaveLen(1))
-		var sent []string
-		for _, rec := range st.Headers {
-			if rec.Session == live[0] {
-				sent = append(sent, rec.Headers["X-Upstream-Key"]...)
+			v, err := steps.Increment(ctx, s, r.Tools("counter"), 1)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(v).To(Equal(1), "the call should land on a new upstream session")
+			st := up.Stats(ctx)
+			live := steps.LiveIDs(st)
+			Expect(live).To(HaveLen(1))
+			var sent []string
+			for _, rec := range st.Headers {
+				if rec.Session == live[0] {
+					sent = append(sent, rec.Headers["X-Upstream-Key"]...)
+				}
 			}
-		}
-		conformance.Evidence("X-Upstream-Key sent on the new session", sent)
-		Expect(sent).NotTo(BeEmpty())
-		Expect(sent).To(HaveEach("rev-2"), "the new upstream session should use the new headers")
+			conformance.Evidence("X-Upstream-Key sent on the new session", sent)
+			Expect(sent).NotTo(BeEmpty())
+			Expect(sent).To(HaveEach("rev-2"), "the new upstream session should use the new headers")
+		})
 	})
 
-	conformance.It("EVI-5", "changing TLS material closes the old upstream session", func(ctx SpecContext) {
-		fixture.RequireUpstreamChanges("change")
-		up := fixture.CounterTLS("counter")
-		def := driver.Upstream{ID: "counter", URL: up.MCPURL, TLS: &driver.UpstreamTLS{CAFile: up.CAFile}}
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: []driver.Upstream{def}})
-		s := gw.Connect(ctx, "/mcp", client.Options{})
-		steps.IncrementTimes(ctx, s, "counter.", 2)
-		held := steps.LiveIDs(up.Stats(ctx))
-		Expect(held).To(HaveLen(1))
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("EVI-5", "changing TLS material closes the old upstream session", func(ctx SpecContext) {
+			fixture.RequireUpstreamChanges("change")
+			up := fixture.CounterTLS("counter")
+			def := driver.Upstream{ID: "counter", URL: up.MCPURL, TLS: &driver.UpstreamTLS{CAFile: up.CAFile}}
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: []driver.Upstream{def}})
+			// No standalone GET stream: on a pass-through route it is the
+			// upstream session's, which the change ends, and a stream the
+			// server closes is the client's to reopen (MaxRetries is off).
+			s := gw.Connect(ctx, r.Path("counter"), client.Options{NoStandaloneSSE: true})
+			steps.IncrementTimes(ctx, s, r.Tools("counter"), 2)
+			held := steps.LiveIDs(up.Stats(ctx))
+			Expect(held).To(HaveLen(1))
 
-		// The same certificate from a new file: the TLS material changed.
-		pem, err := os.ReadFile(up.CAFile)
-		Expect(err).NotTo(HaveOccurred())
-		rotated := filepath.Join(GinkgoT().TempDir(), "ca-rotated.pem")
-		Expect(os.WriteFile(rotated, pem, 0o600)).To(Succeed())
-		def.TLS = &driver.UpstreamTLS{CAFile: rotated}
-		putUpstream(ctx, gw, def)
-		steps.EventuallyEnded(ctx, up.Fake, held, steps.EvictionBound)
+			// The same certificate from a new file: the TLS material changed.
+			pem, err := os.ReadFile(up.CAFile)
+			Expect(err).NotTo(HaveOccurred())
+			rotated := filepath.Join(GinkgoT().TempDir(), "ca-rotated.pem")
+			Expect(os.WriteFile(rotated, pem, 0o600)).To(Succeed())
+			def.TLS = &driver.UpstreamTLS{CAFile: rotated}
+			putUpstream(ctx, gw, def)
+			steps.EventuallyEnded(ctx, up.Fake, held, steps.EvictionBound)
 
-		v, err := s.Increment(ctx, "counter.", 1)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(v).To(Equal(1), "the call should land on a new upstream session")
+			v, err := steps.Increment(ctx, s, r.Tools("counter"), 1)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(v).To(Equal(1), "the call should land on a new upstream session")
+		})
 	})
 
 	conformance.It("EVI-6", "changing name, description and tags keeps the upstream session", func(ctx SpecContext) {
@@ -196,30 +221,39 @@ var _ = conformance.Describe("EVI", func() {
 		steps.StillLive(ctx, up, held)
 	})
 
-	conformance.It("EVI-7", "removing an upstream closes its sessions, its tools fail clearly, others keep working", func(ctx SpecContext) {
-		fixture.RequireUpstreamChanges("remove")
-		c1, c2 := fixture.Counter("c1"), fixture.Counter("c2")
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(c1, c2)})
-		s := gw.Connect(ctx, "/mcp", client.Options{})
-		steps.IncrementTimes(ctx, s, "c1.", 2)
-		steps.IncrementTimes(ctx, s, "c2.", 2)
-		held := steps.LiveIDs(c1.Stats(ctx))
-		Expect(held).To(HaveLen(1))
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("EVI-7", "removing an upstream closes its sessions, its tools fail clearly, others keep working", func(ctx SpecContext) {
+			fixture.RequireUpstreamChanges("remove")
+			c1, c2 := fixture.Counter("c1"), fixture.Counter("c2")
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(c1, c2)})
+			// No standalone GET stream: on a pass-through route it is the
+			// upstream session's, which the removal ends, and a stream the
+			// server closes is the client's to reopen (MaxRetries is off).
+			s := gw.Connect(ctx, r.Path("c1"), client.Options{NoStandaloneSSE: true})
+			other := s // the session reaching c2
+			if r.PerUpstream() {
+				other = gw.Connect(ctx, r.Path("c2"), client.Options{NoStandaloneSSE: true})
+			}
+			steps.IncrementTimes(ctx, s, r.Tools("c1"), 2)
+			steps.IncrementTimes(ctx, other, r.Tools("c2"), 2)
+			held := steps.LiveIDs(c1.Stats(ctx))
+			Expect(held).To(HaveLen(1))
 
-		gw.RemoveUpstream(ctx, "c1")
-		steps.EventuallyEnded(ctx, c1, held, steps.EvictionBound)
+			gw.RemoveUpstream(ctx, "c1")
+			steps.EventuallyEnded(ctx, c1, held, steps.EvictionBound)
 
-		cctx, cancel := context.WithTimeout(ctx, steps.CallTimeout)
-		defer cancel()
-		_, err := s.Increment(cctx, "c1.", 1)
-		Expect(err).To(HaveOccurred(), "a call to a removed upstream's tool should fail")
-		conformance.Evidence("error for c1.increment", err.Error())
-		Expect(err.Error()).To(Or(ContainSubstring("c1"), ContainSubstring("unknown"), ContainSubstring("not found")),
-			"the error should say which tool or upstream is gone")
+			cctx, cancel := context.WithTimeout(ctx, steps.CallTimeout)
+			defer cancel()
+			_, err := steps.Increment(cctx, s, r.Tools("c1"), 1)
+			Expect(err).To(HaveOccurred(), "a call to a removed upstream's tool should fail")
+			conformance.Evidence("error for "+r.Tool("c1", "increment"), err.Error())
+			Expect(err.Error()).To(Or(ContainSubstring("c1"), ContainSubstring("unknown"), ContainSubstring("not found")),
+				"the error should say which tool or upstream is gone")
 
-		v, err := s.Increment(ctx, "c2.", 1)
-		Expect(err).NotTo(HaveOccurred(), "other upstreams should keep working")
-		Expect(v).To(Equal(3), "c2's upstream session should be untouched")
+			v, err := steps.Increment(ctx, other, r.Tools("c2"), 1)
+			Expect(err).NotTo(HaveOccurred(), "other upstreams should keep working")
+			Expect(v).To(Equal(3), "c2's upstream session should be untouched")
+		})
 	})
 
 	conformance.It("EVI-8", "an idle session expired by the gateway has its upstream sessions closed", func(ctx SpecContext) {

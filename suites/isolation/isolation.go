@@ -16,28 +16,18 @@ import (
 )
 
 var _ = conformance.Describe("ISO", func() {
-	conformance.It("ISO-1", "two sessions on one counter read 5 and 3, not 8 and 8", func(ctx SpecContext) {
-		up := fixture.Counter("counter")
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
-		a := gw.Connect(ctx, "/mcp", client.Options{})
-		b := gw.Connect(ctx, "/mcp", client.Options{})
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("ISO-1", "two sessions on one counter read 5 and 3, not 8 and 8", func(ctx SpecContext) {
+			up := fixture.Counter("counter")
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
+			a := gw.Connect(ctx, r.Path("counter"), client.Options{})
+			b := gw.Connect(ctx, r.Path("counter"), client.Options{})
 
-		steps.IncrementTimes(ctx, a, "counter.", 5)
-		steps.IncrementTimes(ctx, b, "counter.", 3)
-		steps.ExpectValues(ctx, map[*client.Session]int{a: 5, b: 3}, "counter.")
-		steps.ExpectUpstreamValues(ctx, up, 5, 3)
-	})
-
-	conformance.It("ISO-1", "isolation also holds on the one-upstream route /servers/{id}/mcp", func(ctx SpecContext) {
-		up := fixture.Counter("counter")
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
-		a := gw.Connect(ctx, fixture.ServerPath("counter"), client.Options{})
-		b := gw.Connect(ctx, fixture.ServerPath("counter"), client.Options{})
-
-		steps.IncrementTimes(ctx, a, "", 5)
-		steps.IncrementTimes(ctx, b, "", 3)
-		steps.ExpectValues(ctx, map[*client.Session]int{a: 5, b: 3}, "")
-		steps.ExpectUpstreamValues(ctx, up, 5, 3)
+			steps.IncrementTimes(ctx, a, r.Tools("counter"), 5)
+			steps.IncrementTimes(ctx, b, r.Tools("counter"), 3)
+			steps.ExpectValues(ctx, map[*client.Session]int{a: 5, b: 3}, r.Tools("counter"))
+			steps.ExpectUpstreamValues(ctx, up, 5, 3)
+		})
 	})
 
 	conformance.It("ISO-2", "two sessions of one identity (same token) still read 5 and 3", func(ctx SpecContext) {
@@ -56,24 +46,26 @@ var _ = conformance.Describe("ISO", func() {
 		steps.ExpectUpstreamValues(ctx, up, 5, 3)
 	})
 
-	conformance.It("ISO-3", "ten calls in one session reach one upstream session, initialized once", func(ctx SpecContext) {
-		up := fixture.Counter("counter")
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
-		before := up.Stats(ctx)
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("ISO-3", "ten calls in one session reach one upstream session, initialized once", func(ctx SpecContext) {
+			up := fixture.Counter("counter")
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
+			before := up.Stats(ctx)
 
-		s := gw.Connect(ctx, "/mcp", client.Options{})
-		const n = 10
-		steps.IncrementTimes(ctx, s, "counter.", n)
-		after := up.Stats(ctx)
+			s := gw.Connect(ctx, r.Path("counter"), client.Options{})
+			const n = 10
+			steps.IncrementTimes(ctx, s, r.Tools("counter"), n)
+			after := up.Stats(ctx)
 
-		fresh := steps.NewSessions(before, after)
-		conformance.Evidence("initializes seen by the upstream", after.Initializes-before.Initializes)
-		conformance.Evidence("upstream sessions opened", steps.SessionSummary(fresh))
-		Expect(after.Initializes-before.Initializes).To(Equal(1),
-			"the upstream saw %d initializes for one downstream session making %d calls", after.Initializes-before.Initializes, n)
-		Expect(fresh).To(HaveLen(1), "one downstream session should hold one upstream session")
-		Expect(fresh[0].Calls).To(Equal(n), "every call should reach the same upstream session")
-		Expect(fresh[0].Value).To(Equal(n))
+			fresh := steps.NewSessions(before, after)
+			conformance.Evidence("initializes seen by the upstream", after.Initializes-before.Initializes)
+			conformance.Evidence("upstream sessions opened", steps.SessionSummary(fresh))
+			Expect(after.Initializes-before.Initializes).To(Equal(1),
+				"the upstream saw %d initializes for one downstream session making %d calls", after.Initializes-before.Initializes, n)
+			Expect(fresh).To(HaveLen(1), "one downstream session should hold one upstream session")
+			Expect(fresh[0].Calls).To(Equal(n), "every call should reach the same upstream session")
+			Expect(fresh[0].Value).To(Equal(n))
+		})
 	})
 
 	conformance.It("ISO-4", "one session on two upstreams holds one upstream session on each", func(ctx SpecContext) {
@@ -174,65 +166,72 @@ var _ = conformance.Describe("ISO", func() {
 		Expect(upstreamValues).To(ConsistOf(want), "the upstream's per-session values should match the downstream sessions one to one")
 	})
 
-	conformance.It("ISO-7", "session ids never cross the gateway in either direction", func(ctx SpecContext) {
-		up := fixture.Counter("counter")
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
-		s := gw.Connect(ctx, "/mcp", client.Options{})
-		steps.IncrementTimes(ctx, s, "counter.", 2)
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("ISO-7", "session ids never cross the gateway in either direction", func(ctx SpecContext) {
+			up := fixture.Counter("counter")
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
+			s := gw.Connect(ctx, r.Path("counter"), client.Options{})
+			steps.IncrementTimes(ctx, s, r.Tools("counter"), 2)
 
-		raw := gw.Raw("")
-		hs, err := raw.Initialize(ctx, "/mcp")
-		Expect(err).NotTo(HaveOccurred())
-		call, err := raw.CallTool(ctx, "/mcp", hs.SessionID, "counter.increment", map[string]any{"by": 1})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(call.Status).To(Equal(200), "tools/call: %s", call.Body)
+			raw := gw.Raw("")
+			hs, err := raw.Initialize(ctx, r.Path("counter"))
+			Expect(err).NotTo(HaveOccurred())
+			call, err := raw.CallTool(ctx, r.Path("counter"), hs.SessionID, r.Tool("counter", "increment"), map[string]any{"by": 1})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(call.Status).To(Equal(200), "tools/call: %s", call.Body)
 
-		st := up.Stats(ctx)
-		downstream := []string{s.ID(), hs.SessionID}
-		var upstream []string
-		for _, l := range append(st.Live, st.Ended...) {
-			upstream = append(upstream, l.ID)
-		}
-		conformance.Evidence("downstream session ids", downstream)
-		conformance.Evidence("upstream session ids", upstream)
-		Expect(upstream).NotTo(BeEmpty())
+			st := up.Stats(ctx)
+			downstream := []string{s.ID(), hs.SessionID}
+			var upstream []string
+			for _, l := range append(st.Live, st.Ended...) {
+				upstream = append(upstream, l.ID)
+			}
+			conformance.Evidence("downstream session ids", downstream)
+			conformance.Evidence("upstream session ids", upstream)
+			Expect(upstream).NotTo(BeEmpty())
 
-		for _, rec := range st.Headers {
-			for name, values := range rec.Headers {
-				for _, v := range values {
-					for _, id := range downstream {
-						Expect(v).NotTo(ContainSubstring(id), "the upstream received downstream session id %s in header %s of a %s", id, name, rec.Method)
+			for _, rec := range st.Headers {
+				for name, values := range rec.Headers {
+					for _, v := range values {
+						for _, id := range downstream {
+							Expect(v).NotTo(ContainSubstring(id), "the upstream received downstream session id %s in header %s of a %s", id, name, rec.Method)
+						}
 					}
 				}
 			}
-		}
-		for _, id := range upstream {
-			Expect(downstream).NotTo(ContainElement(id), "a downstream session id equals an upstream session id")
-			for name, values := range hs.Response.Header {
-				Expect(strings.Join(values, " ")).NotTo(ContainSubstring(id), "initialize response header %s shows upstream session %s", name, id)
+			for _, id := range upstream {
+				Expect(downstream).NotTo(ContainElement(id), "a downstream session id equals an upstream session id")
+				for name, values := range hs.Response.Header {
+					Expect(strings.Join(values, " ")).NotTo(ContainSubstring(id), "initialize response header %s shows upstream session %s", name, id)
+				}
+				for name, values := range call.Header {
+					Expect(strings.Join(values, " ")).NotTo(ContainSubstring(id), "tools/call response header %s shows upstream session %s", name, id)
+				}
+				Expect(string(call.Body)).NotTo(ContainSubstring(id), "tools/call response body shows upstream session %s", id)
 			}
-			for name, values := range call.Header {
-				Expect(strings.Join(values, " ")).NotTo(ContainSubstring(id), "tools/call response header %s shows upstream session %s", name, id)
-			}
-			Expect(string(call.Body)).NotTo(ContainSubstring(id), "tools/call response body shows upstream session %s", id)
-		}
+		})
 	})
 
-	conformance.It("ISO-8", "after the upstream loses its sessions the next call succeeds within one retry", func(ctx SpecContext) {
-		up := fixture.Counter("counter")
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
-		s := gw.Connect(ctx, "/mcp", client.Options{})
-		steps.IncrementTimes(ctx, s, "counter.", 3)
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("ISO-8", "after the upstream loses its sessions the next call succeeds within one retry", func(ctx SpecContext) {
+			up := fixture.Counter("counter")
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
+			// No standalone GET stream: on a pass-through route it is the
+			// upstream session's, which the loss ends, and a stream the
+			// server closes is the client's to reopen (MaxRetries is off).
+			s := gw.Connect(ctx, r.Path("counter"), client.Options{NoStandaloneSSE: true})
+			steps.IncrementTimes(ctx, s, r.Tools("counter"), 3)
 
-		up.DropSessions(ctx)
-		v, err := s.Increment(ctx, "counter.", 1)
-		if err != nil {
-			conformance.Evidence("first call after the loss", err.Error())
-			v, err = s.Increment(ctx, "counter.", 1)
-		}
-		Expect(err).NotTo(HaveOccurred(), "the call failed twice after the upstream lost its sessions")
-		conformance.Evidence("value after recovery", v)
-		Expect(v).To(Equal(1), "the call should run on a fresh upstream session")
-		Expect(up.Stats(ctx).Live).To(HaveLen(1))
+			up.DropSessions(ctx)
+			v, err := steps.Increment(ctx, s, r.Tools("counter"), 1)
+			if err != nil {
+				conformance.Evidence("first call after the loss", err.Error())
+				v, err = steps.Increment(ctx, s, r.Tools("counter"), 1)
+			}
+			Expect(err).NotTo(HaveOccurred(), "the call failed twice after the upstream lost its sessions")
+			conformance.Evidence("value after recovery", v)
+			Expect(v).To(Equal(1), "the call should run on a fresh upstream session")
+			Expect(up.Stats(ctx).Live).To(HaveLen(1))
+		})
 	})
 })

@@ -27,39 +27,41 @@ import (
 const oversizedBody = 16 << 20
 
 var _ = conformance.Describe("SEC", func() {
-	conformance.It("SEC-1", "another identity presenting a session id gets 403 or 404 and reaches no upstream state", func(ctx SpecContext) {
-		up := fixture.Counter("counter")
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{
-			Upstreams: fixture.Upstreams(up),
-			Tokens:    map[string]string{"tok-alice": "alice", "tok-bob": "bob"},
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("SEC-1", "another identity presenting a session id gets 403 or 404 and reaches no upstream state", func(ctx SpecContext) {
+			up := fixture.Counter("counter")
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{
+				Upstreams: fixture.Upstreams(up),
+				Tokens:    map[string]string{"tok-alice": "alice", "tok-bob": "bob"},
+			})
+			alice := gw.Connect(ctx, r.Path("counter"), client.Options{Token: "tok-alice", NoStandaloneSSE: true})
+			steps.IncrementTimes(ctx, alice, r.Tools("counter"), 3)
+			before := up.Stats(ctx)
+			held := steps.LiveIDs(before)
+			Expect(held).To(HaveLen(1))
+
+			bob := gw.Raw("tok-bob")
+			bob.ProtocolVersion = alice.ProtocolVersion()
+			post, err := bob.CallTool(ctx, r.Path("counter"), alice.ID(), r.Tool("counter", "increment"), map[string]any{"by": 100})
+			Expect(err).NotTo(HaveOccurred())
+			get, err := bob.Get(ctx, r.Path("counter"), alice.ID(), time.Second)
+			Expect(err).NotTo(HaveOccurred(), "GET with another identity's session id got no answer within 1 s")
+			del, err := bob.Delete(ctx, r.Path("counter"), alice.ID())
+			Expect(err).NotTo(HaveOccurred())
+			conformance.Evidence("bob with alice's session: POST/GET/DELETE", []int{post.Status, get.Status, del.Status})
+			for name, res := range map[string]*client.Response{"POST": post, "GET": get, "DELETE": del} {
+				Expect(res.Status).To(BeElementOf(403, 404), "%s by bob on alice's session: %s", name, res.Body)
+			}
+
+			after := up.Stats(ctx)
+			s, _ := after.Session(held[0])
+			Expect(after.Initializes).To(Equal(before.Initializes), "bob's requests opened an upstream session")
+			Expect(s.EndReason).To(BeEmpty(), "bob's DELETE ended alice's upstream session")
+			Expect(s.Value).To(Equal(3), "bob's call changed alice's upstream state")
+			v := steps.Get(ctx, alice, r.Tools("counter"))
+			conformance.Evidence("alice reads afterwards", v)
+			Expect(v).To(Equal(3))
 		})
-		alice := gw.Connect(ctx, "/mcp", client.Options{Token: "tok-alice", NoStandaloneSSE: true})
-		steps.IncrementTimes(ctx, alice, "counter.", 3)
-		before := up.Stats(ctx)
-		held := steps.LiveIDs(before)
-		Expect(held).To(HaveLen(1))
-
-		bob := gw.Raw("tok-bob")
-		bob.ProtocolVersion = alice.ProtocolVersion()
-		post, err := bob.CallTool(ctx, "/mcp", alice.ID(), "counter.increment", map[string]any{"by": 100})
-		Expect(err).NotTo(HaveOccurred())
-		get, err := bob.Get(ctx, "/mcp", alice.ID(), time.Second)
-		Expect(err).NotTo(HaveOccurred(), "GET with another identity's session id got no answer within 1 s")
-		del, err := bob.Delete(ctx, "/mcp", alice.ID())
-		Expect(err).NotTo(HaveOccurred())
-		conformance.Evidence("bob with alice's session: POST/GET/DELETE", []int{post.Status, get.Status, del.Status})
-		for name, res := range map[string]*client.Response{"POST": post, "GET": get, "DELETE": del} {
-			Expect(res.Status).To(BeElementOf(403, 404), "%s by bob on alice's session: %s", name, res.Body)
-		}
-
-		after := up.Stats(ctx)
-		s, _ := after.Session(held[0])
-		Expect(after.Initializes).To(Equal(before.Initializes), "bob's requests opened an upstream session")
-		Expect(s.EndReason).To(BeEmpty(), "bob's DELETE ended alice's upstream session")
-		Expect(s.Value).To(Equal(3), "bob's call changed alice's upstream state")
-		v := steps.Get(ctx, alice, "counter.")
-		conformance.Evidence("alice reads afterwards", v)
-		Expect(v).To(Equal(3))
 	})
 
 	conformance.It("SEC-2", "session ids are visible ASCII with at least 128 bits of randomness", func(ctx SpecContext) {
@@ -81,59 +83,63 @@ var _ = conformance.Describe("SEC", func() {
 		Expect(bits).To(BeNumerically(">=", 128), "session ids should carry at least 128 bits of randomness")
 	})
 
-	conformance.It("SEC-3", "malformed session ids get a 4xx with a message and the replica stays up", func(ctx SpecContext) {
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
-		r := gw.Replica(0)
-		body := `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
-		for name, id := range map[string]string{
-			"oversized (10 000 bytes)": strings.Repeat("a", 10000),
-			"control characters":       "abc\x01\x07def",
-			"non-ASCII":                "sessi\xc3\xb3n-\xe2\x9c\x93",
-			"space inside":             "abc def",
-		} {
-			for _, method := range []string{http.MethodPost, http.MethodDelete} {
-				req := fmt.Sprintf("%s /mcp HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-11-25\r\nMcp-Session-Id: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
-					method, r.Addr(), id, len(body), body)
-				res, err := client.Wire(ctx, r.Addr(), []byte(req), 3*time.Second)
-				Expect(err).NotTo(HaveOccurred(), "%s with a %s session id", method, name)
-				conformance.Evidencef(method+" with a "+name+" session id", "%d %s", res.Status, client.Clip(res.Body, 200))
-				Expect(res.Status).To(BeNumerically(">=", 400), "%s with a %s session id", method, name)
-				Expect(res.Status).To(BeNumerically("<", 500), "%s with a %s session id", method, name)
-				Expect(bytes.TrimSpace(res.Body)).NotTo(BeEmpty(), "the 4xx should say what was wrong")
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("SEC-3", "malformed session ids get a 4xx with a message and the replica stays up", func(ctx SpecContext) {
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+			replica := gw.Replica(0)
+			body := `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
+			for name, id := range map[string]string{
+				"oversized (10 000 bytes)": strings.Repeat("a", 10000),
+				"control characters":       "abc\x01\x07def",
+				"non-ASCII":                "sessi\xc3\xb3n-\xe2\x9c\x93",
+				"space inside":             "abc def",
+			} {
+				for _, method := range []string{http.MethodPost, http.MethodDelete} {
+					req := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-11-25\r\nMcp-Session-Id: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+						method, r.Path("counter"), replica.Addr(), id, len(body), body)
+					res, err := client.Wire(ctx, replica.Addr(), []byte(req), 3*time.Second)
+					Expect(err).NotTo(HaveOccurred(), "%s with a %s session id", method, name)
+					conformance.Evidencef(method+" with a "+name+" session id", "%d %s", res.Status, client.Clip(res.Body, 200))
+					Expect(res.Status).To(BeNumerically(">=", 400), "%s with a %s session id", method, name)
+					Expect(res.Status).To(BeNumerically("<", 500), "%s with a %s session id", method, name)
+					Expect(bytes.TrimSpace(res.Body)).NotTo(BeEmpty(), "the 4xx should say what was wrong")
+				}
 			}
-		}
-		expectAlive(ctx, gw)
+			expectAlive(ctx, gw, r.Path("counter"), r.Tools("counter"))
+		})
 	})
 
-	conformance.It("SEC-3", "malformed JSON-RPC bodies get a 4xx with a message and the replica stays up", func(ctx SpecContext) {
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
-		raw := gw.Raw("")
-		hs, err := raw.Initialize(ctx, "/mcp")
-		Expect(err).NotTo(HaveOccurred())
-		bodies := map[string]string{
-			"not JSON":                     `{"jsonrpc": "2.0", "id": 1, "method":`,
-			"empty body":                   ``,
-			"JSON null":                    `null`,
-			"wrong jsonrpc":                `{"jsonrpc":"1.0","id":1,"method":"tools/list"}`,
-			"neither request nor response": `{"jsonrpc":"2.0"}`,
-			"method not string":            `{"jsonrpc":"2.0","id":1,"method":42}`,
-			"string, not object":           `"hello"`,
-		}
-		for _, session := range []string{"", hs.SessionID} {
-			where := "without a session"
-			if session != "" {
-				where = "in a session"
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("SEC-3", "malformed JSON-RPC bodies get a 4xx with a message and the replica stays up", func(ctx SpecContext) {
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+			raw := gw.Raw("")
+			hs, err := raw.Initialize(ctx, r.Path("counter"))
+			Expect(err).NotTo(HaveOccurred())
+			bodies := map[string]string{
+				"not JSON":                     `{"jsonrpc": "2.0", "id": 1, "method":`,
+				"empty body":                   ``,
+				"JSON null":                    `null`,
+				"wrong jsonrpc":                `{"jsonrpc":"1.0","id":1,"method":"tools/list"}`,
+				"neither request nor response": `{"jsonrpc":"2.0"}`,
+				"method not string":            `{"jsonrpc":"2.0","id":1,"method":42}`,
+				"string, not object":           `"hello"`,
 			}
-			for name, body := range bodies {
-				res, err := raw.Post(ctx, "/mcp", session, []byte(body))
-				Expect(err).NotTo(HaveOccurred(), "%s %s", name, where)
-				conformance.Evidencef(name+" "+where, "%d %s", res.Status, client.Clip(res.Body, 200))
-				Expect(res.Status).To(BeNumerically(">=", 400), "a %s body %s", name, where)
-				Expect(res.Status).To(BeNumerically("<", 500), "a %s body %s", name, where)
-				Expect(bytes.TrimSpace(res.Body)).NotTo(BeEmpty(), "the 4xx should say what was wrong")
+			for _, session := range []string{"", hs.SessionID} {
+				where := "without a session"
+				if session != "" {
+					where = "in a session"
+				}
+				for name, body := range bodies {
+					res, err := raw.Post(ctx, r.Path("counter"), session, []byte(body))
+					Expect(err).NotTo(HaveOccurred(), "%s %s", name, where)
+					conformance.Evidencef(name+" "+where, "%d %s", res.Status, client.Clip(res.Body, 200))
+					Expect(res.Status).To(BeNumerically(">=", 400), "a %s body %s", name, where)
+					Expect(res.Status).To(BeNumerically("<", 500), "a %s body %s", name, where)
+					Expect(bytes.TrimSpace(res.Body)).NotTo(BeEmpty(), "the 4xx should say what was wrong")
+				}
 			}
-		}
-		expectAlive(ctx, gw)
+			expectAlive(ctx, gw, r.Path("counter"), r.Tools("counter"))
+		})
 	})
 
 	conformance.It("SEC-4", "admin endpoints reject callers without the admin token", func(ctx SpecContext) {
@@ -228,7 +234,7 @@ var _ = conformance.Describe("SEC", func() {
 			conformance.Evidencef(fmt.Sprintf("POST of %d MiB (session %q)", len(body)>>20, steps.Short(session)), "%d %s", res.Status, client.Clip(res.Body, 200))
 			Expect(res.Status).To(Equal(http.StatusRequestEntityTooLarge))
 		}
-		expectAlive(ctx, gw)
+		expectAlive(ctx, gw, "/mcp", "counter.")
 	})
 })
 
@@ -246,12 +252,13 @@ func withSession(h http.Header, via steps.Via, post bool) http.Header {
 }
 
 // expectAlive checks the replica still runs, passes the target's alive
-// probe (default GET /healthz answers 200) and serves a new session.
-func expectAlive(ctx context.Context, gw *fixture.Gateway) {
+// probe (default GET /healthz answers 200) and serves a new session on
+// path, calling the counter named by tools.
+func expectAlive(ctx context.Context, gw *fixture.Gateway, path string, tools fixture.Tools) {
 	GinkgoHelper()
 	r := gw.Replica(0)
 	Expect(r.Running()).To(BeTrue(), "replica %s exited: %s", r.ID(), r.ExitStatus())
 	Expect(gw.Alive(ctx, 0)).To(Succeed())
-	s := gw.Connect(ctx, "/mcp", client.Options{NoStandaloneSSE: true})
-	steps.IncrementTimes(ctx, s, "counter.", 1)
+	s := gw.Connect(ctx, path, client.Options{NoStandaloneSSE: true})
+	steps.IncrementTimes(ctx, s, tools, 1)
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -32,6 +33,7 @@ type cluster struct {
 	counterSrv *http.Server
 	counterURL string // base URL: /mcp and /stats
 	replicas   []driver.Replica
+	pprof      []string // each replica's MCPGW_PPROF address
 	adminToken string
 }
 
@@ -70,6 +72,12 @@ func startCluster(ctx context.Context, cfg Config, opts clusterOptions) (*cluste
 			c.close()
 			return nil, err
 		}
+		pprofAddr, err := driver.FreeAddr()
+		if err != nil {
+			c.close()
+			return nil, err
+		}
+		c.pprof = append(c.pprof, pprofAddr)
 		r, err := driver.StartReplica(ctx, driver.ReplicaConfig{
 			Bin:             cfg.GatewayBin,
 			Dir:             rdir,
@@ -81,6 +89,8 @@ func startCluster(ctx context.Context, cfg Config, opts clusterOptions) (*cluste
 			AdminToken:      c.adminToken,
 			ClusterSecret:   "cluster-" + c.adminToken,
 			ReadyTimeout:    15 * time.Second,
+			// The goroutine profile tells a leak from pooled connections.
+			Env: map[string]string{"MCPGW_PPROF": pprofAddr},
 		})
 		if err != nil {
 			c.close()
@@ -117,6 +127,10 @@ func (c *cluster) stats(ctx context.Context) (*fakes.Stats, error) {
 type usage struct {
 	rss        int64
 	goroutines int
+	// working are the goroutines other than those of idle keep-alive
+	// connections (pooled for reuse, bounded, and closed when idle long
+	// enough): what a leak would add to.
+	working int
 }
 
 // usage reads replica i's RSS from /proc and its goroutines from /metrics.
@@ -144,17 +158,68 @@ func (c *cluster) usage(ctx context.Context, i int) (usage, error) {
 	if _, err := copyLimited(&body, resp, 4<<20); err != nil {
 		return u, err
 	}
+	found := false
 	for line := range strings.Lines(body.String()) {
 		if v, ok := strings.CutPrefix(line, "go_goroutines "); ok {
 			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 			if err != nil {
 				return u, fmt.Errorf("go_goroutines: %w", err)
 			}
-			u.goroutines = int(f)
-			return u, nil
+			u.goroutines, found = int(f), true
 		}
 	}
-	return u, fmt.Errorf("replica %s: no go_goroutines in /metrics", r.ID())
+	if !found {
+		return u, fmt.Errorf("replica %s: no go_goroutines in /metrics", r.ID())
+	}
+	if u.working, err = workingGoroutines(ctx, c.pprof[i]); err != nil {
+		return u, fmt.Errorf("replica %s: %w", r.ID(), err)
+	}
+	return u, nil
+}
+
+// idleConnFrames mark the goroutines of an idle keep-alive connection: the
+// client side of a pooled connection, or a server waiting for the next
+// request on one.
+var idleConnFrames = []string{"net/http.(*persistConn).readLoop", "net/http.(*persistConn).writeLoop", "net/http.(*conn).readRequest"}
+
+// workingGoroutines reads a replica's goroutine profile (debug=1: groups of
+// identical stacks with their counts) and counts the goroutines that are
+// not idle connections.
+func workingGoroutines(ctx context.Context, pprofAddr string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+pprofAddr+"/debug/pprof/goroutine?debug=1", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("goroutine profile: %w", err)
+	}
+	defer resp.Body.Close()
+	var body strings.Builder
+	if _, err := copyLimited(&body, resp, 16<<20); err != nil {
+		return 0, err
+	}
+	working := 0
+	for _, group := range strings.Split(body.String(), "\n\n") {
+		head, _, _ := strings.Cut(group, "\n")
+		countText, _, ok := strings.Cut(head, " @ ")
+		if !ok {
+			continue // the header line, or a trailer
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(countText))
+		if err != nil {
+			continue
+		}
+		idle := false
+		for _, f := range idleConnFrames {
+			if strings.Contains(group, f) {
+				idle = true
+			}
+		}
+		if !idle {
+			working += n
+		}
+	}
+	return working, nil
 }
 
 // totalUsage sums usage over the replicas that are running.
@@ -170,6 +235,7 @@ func (c *cluster) totalUsage(ctx context.Context) (usage, error) {
 		}
 		sum.rss += u.rss
 		sum.goroutines += u.goroutines
+		sum.working += u.working
 	}
 	return sum, nil
 }
@@ -239,8 +305,17 @@ func (s *redisServer) stop() {
 	}
 }
 
+// quietRedis keeps go-redis from printing each refused dial while the
+// soak waits for a redis-server to come up: the wait reports its own error.
+var quietRedis sync.Once
+
+type discardRedisLog struct{}
+
+func (discardRedisLog) Printf(context.Context, string, ...any) {}
+
 // pingRedis asks the Redis at addr for PONG once, within ctx.
 func pingRedis(ctx context.Context, addr string) error {
+	quietRedis.Do(func() { redis.SetLogger(discardRedisLog{}) })
 	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 500 * time.Millisecond})
 	defer c.Close()
 	return c.Ping(ctx).Err()

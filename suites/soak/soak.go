@@ -208,7 +208,7 @@ func settle(ctx context.Context, c *cluster, limit usage, within time.Duration) 
 		got, err := c.totalUsage(ctx)
 		if err == nil {
 			u, read = got, true
-			if u.goroutines <= limit.goroutines && u.rss <= limit.rss {
+			if u.working <= limit.working && u.rss <= limit.rss {
 				return u, nil
 			}
 		} else {

@@ -24,26 +24,34 @@ import (
 // CallTimeout bounds each tool call a spec makes.
 const CallTimeout = 10 * time.Second
 
-// IncrementTimes calls <prefix>increment {by: 1} n times, one after another.
-func IncrementTimes(ctx context.Context, s *client.Session, prefix string, n int) {
+// IncrementTimes calls the counter's increment {by: 1} n times, one after
+// another; tools names the counter's tools on the session's route ("counter."
+// on the reference /mcp, or a Route's Tools).
+func IncrementTimes(ctx context.Context, s *client.Session, tools fixture.Tools, n int) {
 	GinkgoHelper()
 	var seen []int
 	for range n {
-		cctx, cancel := context.WithTimeout(ctx, CallTimeout)
-		v, err := s.Increment(cctx, prefix, 1)
-		cancel()
+		v, err := Increment(ctx, s, tools, 1)
 		Expect(err).NotTo(HaveOccurred())
 		seen = append(seen, v)
 	}
-	conformance.Evidence(fmt.Sprintf("session %s: %sincrement x%d", Short(s.ID()), prefix, n), fmt.Sprint(seen))
+	conformance.Evidence(fmt.Sprintf("session %s: %s x%d", Short(s.ID()), tools.Name("increment"), n), fmt.Sprint(seen))
 }
 
-// ExpectValues reads <prefix>get on each session and expects its value.
-func ExpectValues(ctx context.Context, want map[*client.Session]int, prefix string) {
+// Increment calls the counter's increment {by} once within CallTimeout and
+// returns the new value or the error.
+func Increment(ctx context.Context, s *client.Session, tools fixture.Tools, by int) (int, error) {
+	cctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
+	return s.Call(cctx, tools.Name("increment"), map[string]any{"by": by})
+}
+
+// ExpectValues reads the counter's get on each session and expects its value.
+func ExpectValues(ctx context.Context, want map[*client.Session]int, tools fixture.Tools) {
 	GinkgoHelper()
 	got := map[string]int{}
 	for s := range want {
-		v, err := s.Get(ctx, prefix)
+		v, err := s.Call(ctx, tools.Name("get"), nil)
 		Expect(err).NotTo(HaveOccurred())
 		got[s.ID()] = v
 	}
@@ -130,12 +138,12 @@ func Concurrently(n int, f func(i int) error, limit ...int) []error {
 	return errs
 }
 
-// Get reads <prefix>get on a session within CallTimeout.
-func Get(ctx context.Context, s *client.Session, prefix string) int {
+// Get reads the counter's get on a session within CallTimeout.
+func Get(ctx context.Context, s *client.Session, tools fixture.Tools) int {
 	GinkgoHelper()
 	cctx, cancel := context.WithTimeout(ctx, CallTimeout)
 	defer cancel()
-	v, err := s.Get(cctx, prefix)
+	v, err := s.Call(cctx, tools.Name("get"), nil)
 	Expect(err).NotTo(HaveOccurred())
 	return v
 }
@@ -197,21 +205,29 @@ func DeleteSession(ctx context.Context, raw *client.Raw, path, session string) {
 	Expect(res.Status).To(BeNumerically("~", 250, 50), "DELETE of session %s: %s", session, res.Body)
 }
 
-// ExpectGone checks POST, GET and DELETE on an ended session all get 404.
+// ExpectGone checks POST, GET and DELETE on an ended session of /mcp all
+// get 404.
 func ExpectGone(ctx context.Context, raw *client.Raw, path, session string) {
 	GinkgoHelper()
-	expectGone(ctx, raw, path, session, "POST/GET/DELETE after the end")
+	expectGone(ctx, raw, path, "counter.get", session, "POST/GET/DELETE after the end")
+}
+
+// ExpectGoneOn is ExpectGone on route r, for a session on upstream counter's
+// endpoint of it.
+func ExpectGoneOn(ctx context.Context, raw *client.Raw, r fixture.Route, session string) {
+	GinkgoHelper()
+	expectGone(ctx, raw, r.Path("counter"), r.Tool("counter", "get"), session, "POST/GET/DELETE after the end")
 }
 
 // ExpectGoneVia is ExpectGone through one replica, named in the evidence.
 func ExpectGoneVia(ctx context.Context, v Via) {
 	GinkgoHelper()
-	expectGone(ctx, v.Raw, "/mcp", v.Session, "POST/GET/DELETE via "+v.Replica+" after the end")
+	expectGone(ctx, v.Raw, "/mcp", "counter.get", v.Session, "POST/GET/DELETE via "+v.Replica+" after the end")
 }
 
-func expectGone(ctx context.Context, raw *client.Raw, path, session, evidence string) {
+func expectGone(ctx context.Context, raw *client.Raw, path, tool, session, evidence string) {
 	GinkgoHelper()
-	post, err := raw.CallTool(ctx, path, session, "counter.get", nil)
+	post, err := raw.CallTool(ctx, path, session, tool, nil)
 	Expect(err).NotTo(HaveOccurred())
 	get, err := raw.Get(ctx, path, session, time.Second)
 	Expect(err).NotTo(HaveOccurred(), "GET on an ended session should be answered at once")

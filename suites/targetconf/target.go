@@ -92,6 +92,8 @@ type Target struct {
 	Dir string `yaml:"-"`
 	// Container is how the container driver runs the target (container.go).
 	Container Container `yaml:"container"`
+	// Routes are the MCP endpoints it serves (routes.go).
+	Routes Routes `yaml:"routes"`
 }
 
 // Gateway is how the process driver gets a gateway binary.
@@ -139,6 +141,7 @@ func Reference() *Target {
 		Auth:         DefaultAuth,
 		Eras:         []string{EraSession},
 		SharedState:  SharedRedis,
+		Routes:       ReferenceRoutes(),
 	}
 }
 
@@ -260,6 +263,9 @@ func (t *Target) validate() error {
 		return err
 	}
 	if err := t.validateState(); err != nil {
+		return err
+	}
+	if err := t.validateRoutes(); err != nil {
 		return err
 	}
 	known := []Capability{AdminAPI, Auth, Signals, SessionTimeout, MultiReplica}

@@ -32,23 +32,23 @@ const getBound = time.Second
 const cancelBound = 5 * time.Second
 
 var _ = conformance.Describe("TRN", func() {
-	routes := []string{"/mcp", fixture.ServerPath("counter")}
-
-	conformance.It("TRN-1", "GET without a session id is answered within 1 s with 400 or 405", func(ctx SpecContext) {
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
-		raw := gw.Raw("")
-		for _, path := range routes {
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("TRN-1", "GET without a session id is answered within 1 s with 400 or 405", func(ctx SpecContext) {
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+			raw := gw.Raw("")
+			path := r.Path("counter")
 			res, err := raw.Get(ctx, path, "", getBound)
 			Expect(err).NotTo(HaveOccurred(), "GET %s without a session id got no answer within %s", path, getBound)
 			conformance.Evidencef("GET "+path+" (no session)", "%d after %s, Content-Type %q", res.Status, res.Elapsed.Round(time.Millisecond), res.Header.Get("Content-Type"))
 			Expect(res.Status).To(BeElementOf(400, 405), "GET %s without a session id: a %d (an open stream for no session) leaves clients waiting", path, res.Status)
-		}
+		})
 	})
 
-	conformance.It("TRN-1s", "GET without a session id is 405 with Allow: POST, DELETE", func(ctx SpecContext) {
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
-		raw := gw.Raw("")
-		for _, path := range routes {
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("TRN-1s", "GET without a session id is 405 with Allow: POST, DELETE", func(ctx SpecContext) {
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+			raw := gw.Raw("")
+			path := r.Path("counter")
 			res, err := raw.Get(ctx, path, "", getBound)
 			Expect(err).NotTo(HaveOccurred(), "GET %s without a session id got no answer within %s", path, getBound)
 			conformance.Evidencef("GET "+path+" (no session)", "%d Allow=%q", res.Status, res.Header.Values("Allow"))
@@ -56,84 +56,90 @@ var _ = conformance.Describe("TRN", func() {
 			allow := allowed(res.Header)
 			Expect(allow).To(ContainElements("POST", "DELETE"), "Allow header of GET %s", path)
 			Expect(allow).NotTo(ContainElement("GET"), "Allow must not offer the method just refused")
-		}
+		})
 	})
 
-	conformance.It("TRN-2", "POST of a non-initialize request without a session id gets 400", func(ctx SpecContext) {
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
-		raw := gw.Raw("")
-		raw.ProtocolVersion = client.DefaultProtocolVersion
-		for _, path := range routes {
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("TRN-2", "POST of a non-initialize request without a session id gets 400", func(ctx SpecContext) {
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+			raw := gw.Raw("")
+			raw.ProtocolVersion = client.DefaultProtocolVersion
+			path := r.Path("counter")
 			res, err := raw.Post(ctx, path, "", raw.Request("tools/list", nil))
 			Expect(err).NotTo(HaveOccurred())
 			conformance.Evidencef("POST tools/list "+path+" (no session)", "%d %s", res.Status, client.Clip(res.Body, 200))
 			Expect(res.Status).To(Equal(400), "POST tools/list on %s without a session id", path)
-		}
+		})
 	})
 
-	conformance.It("TRN-3", "an unknown session id gets 404 on POST, GET and DELETE", func(ctx SpecContext) {
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
-		raw := gw.Raw("")
-		raw.ProtocolVersion = client.DefaultProtocolVersion
-		unknown := randomID()
-		conformance.Evidence("unknown session id", unknown)
-		for _, path := range routes {
-			steps.ExpectGone(ctx, raw, path, unknown)
-		}
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("TRN-3", "an unknown session id gets 404 on POST, GET and DELETE", func(ctx SpecContext) {
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+			raw := gw.Raw("")
+			raw.ProtocolVersion = client.DefaultProtocolVersion
+			unknown := randomID()
+			conformance.Evidence("unknown session id", unknown)
+			steps.ExpectGoneOn(ctx, raw, r, unknown)
+		})
 	})
 
-	conformance.It("TRN-3", "an ended session id gets 404 on POST, GET and DELETE", func(ctx SpecContext) {
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
-		raw := gw.Raw("")
-		for _, path := range routes {
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("TRN-3", "an ended session id gets 404 on POST, GET and DELETE", func(ctx SpecContext) {
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+			raw := gw.Raw("")
+			path := r.Path("counter")
 			hs, err := raw.Initialize(ctx, path)
 			Expect(err).NotTo(HaveOccurred())
 			steps.DeleteSession(ctx, raw, path, hs.SessionID)
-			steps.ExpectGone(ctx, raw, path, hs.SessionID)
-		}
+			steps.ExpectGoneOn(ctx, raw, r, hs.SessionID)
+		})
 	})
 
-	conformance.It("TRN-4", "DELETE without a session id gets 400", func(ctx SpecContext) {
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
-		raw := gw.Raw("")
-		for _, path := range routes {
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("TRN-4", "DELETE without a session id gets 400", func(ctx SpecContext) {
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+			raw := gw.Raw("")
+			path := r.Path("counter")
 			res, err := raw.Delete(ctx, path, "")
 			Expect(err).NotTo(HaveOccurred())
 			conformance.Evidencef("DELETE "+path+" (no session)", "%d %s", res.Status, client.Clip(res.Body, 200))
 			Expect(res.Status).To(Equal(400), "DELETE %s without a session id", path)
-		}
-	})
-
-	conformance.It("TRN-5", "an unknown server path gets 404 without Allow for every method", func(ctx SpecContext) {
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
-		raw := gw.Raw("")
-		const path = "/servers/nope/mcp"
-		post, err := raw.Post(ctx, path, "", initializeBody(raw))
-		Expect(err).NotTo(HaveOccurred())
-		get, err := raw.Get(ctx, path, "", getBound)
-		Expect(err).NotTo(HaveOccurred())
-		del, err := raw.Delete(ctx, path, randomID())
-		Expect(err).NotTo(HaveOccurred())
-		put, err := raw.Do(ctx, http.MethodPut, path, nil, []byte("{}"))
-		Expect(err).NotTo(HaveOccurred())
-		for name, res := range map[string]*client.Response{"POST": post, "GET": get, "DELETE": del, "PUT": put} {
-			conformance.Evidencef(name+" "+path, "%d Allow=%q", res.Status, res.Header.Values("Allow"))
-			Expect(res.Status).To(Equal(404), "%s %s", name, path)
-			Expect(res.Header.Values("Allow")).To(BeEmpty(), "%s %s: a 404 carries no Allow header", name, path)
-		}
-	})
-
-	conformance.It("TRN-6", "with auth on, missing credentials get 401 and wrong ones 401 or 403, never 405", func(ctx SpecContext) {
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{
-			Upstreams: fixture.Upstreams(fixture.Counter("counter")),
-			Tokens:    map[string]string{"tok-alice": "alice"},
 		})
-		for _, cred := range []struct {
-			token string
-			want  []int
-		}{{"", []int{401}}, {"tok-wrong", []int{401, 403}}} {
-			raw := gw.Raw(cred.token)
-			for _, path := range routes {
+	})
+
+	fixture.ForServerRoute(func(r fixture.Route) {
+		r.It("TRN-5", "a server path of an unknown upstream gets 404 without Allow for every method", func(ctx SpecContext) {
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+			raw := gw.Raw("")
+			path := r.Path("nope") // a server path of no upstream
+			post, err := raw.Post(ctx, path, "", initializeBody(raw))
+			Expect(err).NotTo(HaveOccurred())
+			get, err := raw.Get(ctx, path, "", getBound)
+			Expect(err).NotTo(HaveOccurred())
+			del, err := raw.Delete(ctx, path, randomID())
+			Expect(err).NotTo(HaveOccurred())
+			put, err := raw.Do(ctx, http.MethodPut, path, nil, []byte("{}"))
+			Expect(err).NotTo(HaveOccurred())
+			for name, res := range map[string]*client.Response{"POST": post, "GET": get, "DELETE": del, "PUT": put} {
+				conformance.Evidencef(name+" "+path, "%d Allow=%q", res.Status, res.Header.Values("Allow"))
+				Expect(res.Status).To(Equal(404), "%s %s", name, path)
+				Expect(res.Header.Values("Allow")).To(BeEmpty(), "%s %s: a 404 carries no Allow header", name, path)
+			}
+		})
+	})
+
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("TRN-6", "with auth on, missing credentials get 401 and wrong ones 401 or 403, never 405", func(ctx SpecContext) {
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{
+				Upstreams: fixture.Upstreams(fixture.Counter("counter")),
+				Tokens:    map[string]string{"tok-alice": "alice"},
+			})
+			for _, cred := range []struct {
+				token string
+				want  []int
+			}{{"", []int{401}}, {"tok-wrong", []int{401, 403}}} {
+				raw := gw.Raw(cred.token)
+				path := r.Path("counter")
 				post, err := raw.Post(ctx, path, "", initializeBody(raw))
 				Expect(err).NotTo(HaveOccurred())
 				get, err := raw.Get(ctx, path, "", getBound)
@@ -145,16 +151,17 @@ var _ = conformance.Describe("TRN", func() {
 					Expect(res.Status).To(BeElementOf(cred.want), "%s %s with token %q", name, path, steps.OrNone(cred.token))
 				}
 			}
-		}
-		// The right token gets through, so the 401s above were about credentials.
-		hs, err := gw.Raw("tok-alice").Initialize(ctx, "/mcp")
-		Expect(err).NotTo(HaveOccurred())
-		conformance.Evidence("session with the right token", hs.SessionID)
+			// The right token gets through, so the 401s above were about credentials.
+			hs, err := gw.Raw("tok-alice").Initialize(ctx, r.Path("counter"))
+			Expect(err).NotTo(HaveOccurred())
+			conformance.Evidence("session with the right token", hs.SessionID)
+		})
 	})
 
-	conformance.It("TRN-7", "an unsupported MCP-Protocol-Version header gets 400", func(ctx SpecContext) {
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
-		for _, path := range routes {
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("TRN-7", "an unsupported MCP-Protocol-Version header gets 400", func(ctx SpecContext) {
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+			path := r.Path("counter")
 			raw := gw.Raw("")
 			hs, err := raw.Initialize(ctx, path)
 			Expect(err).NotTo(HaveOccurred())
@@ -163,27 +170,25 @@ var _ = conformance.Describe("TRN", func() {
 			Expect(err).NotTo(HaveOccurred())
 			conformance.Evidencef("POST tools/list "+path+" with MCP-Protocol-Version 1999-01-01", "%d %s", res.Status, client.Clip(res.Body, 200))
 			Expect(res.Status).To(Equal(400), "tools/list on %s with an unsupported protocol version", path)
-		}
+		})
 	})
 
-	conformance.It("TRN-8", "a current go-sdk client connects and negotiates a session-bearing revision", func(ctx SpecContext) {
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
-		for _, path := range routes {
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("TRN-8", "a current go-sdk client connects and negotiates a session-bearing revision", func(ctx SpecContext) {
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+			path := r.Path("counter")
 			s := gw.Connect(ctx, path, client.Options{})
 			conformance.Evidencef("negotiated on "+path, "revision %s, session %s", s.ProtocolVersion(), s.ID())
 			Expect(s.ProtocolVersion()).To(BeElementOf(sessionBearing), "negotiated revision on %s", path)
 			Expect(s.ID()).NotTo(BeEmpty(), "a session-bearing revision carries an Mcp-Session-Id")
-			prefix := ""
-			if path == "/mcp" {
-				prefix = "counter."
-			}
-			steps.IncrementTimes(ctx, s, prefix, 1)
-		}
+			steps.IncrementTimes(ctx, s, r.Tools("counter"), 1)
+		})
 	})
 
-	conformance.It("TRN-9", "GET with a session id returns headers within 1 s (a stream) or 405", func(ctx SpecContext) {
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
-		for _, path := range routes {
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("TRN-9", "GET with a session id returns headers within 1 s (a stream) or 405", func(ctx SpecContext) {
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+			path := r.Path("counter")
 			raw := gw.Raw("")
 			hs, err := raw.Initialize(ctx, path)
 			Expect(err).NotTo(HaveOccurred())
@@ -191,21 +196,18 @@ var _ = conformance.Describe("TRN", func() {
 			Expect(err).NotTo(HaveOccurred(), "GET %s with a session id: no response headers within %s", path, getBound)
 			conformance.Evidencef("GET "+path+" (session)", "%d after %s, Content-Type %q", res.Status, res.Elapsed.Round(time.Millisecond), res.Header.Get("Content-Type"))
 			if res.Status == 405 {
-				continue
+				return
 			}
 			Expect(res.Status).To(Equal(200), "GET %s with a session id", path)
 			Expect(res.Header.Get("Content-Type")).To(HavePrefix("text/event-stream"))
-		}
+		})
 	})
 
-	conformance.It("TRN-10", "a tools/call whose client closes the request has its upstream call cancelled within 5 s, on every route", func(ctx SpecContext) {
-		w := fixture.Wedge("w")
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(w)})
-		for _, path := range []string{"/mcp", fixture.ServerPath("w")} {
-			prefix := ""
-			if path == "/mcp" {
-				prefix = "w."
-			}
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("TRN-10", "a tools/call whose client closes the request has its upstream call cancelled within 5 s", func(ctx SpecContext) {
+			w := fixture.Wedge("w")
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(w)})
+			path := r.Path("w")
 			raw := gw.Raw("")
 			hs, err := raw.Initialize(ctx, path)
 			Expect(err).NotTo(HaveOccurred())
@@ -219,7 +221,7 @@ var _ = conformance.Describe("TRN", func() {
 				err error
 			}
 			answered := make(chan outcome, 1)
-			call := raw.Request("tools/call", map[string]any{"name": prefix + "block", "arguments": map[string]any{}})
+			call := raw.Request("tools/call", map[string]any{"name": r.Tool("w", "block"), "arguments": map[string]any{}})
 			go func() {
 				res, err := raw.PostHeaders(callCtx, path, hs.SessionID, call, time.Minute)
 				answered <- outcome{res, err}
@@ -267,11 +269,11 @@ var _ = conformance.Describe("TRN", func() {
 				after.LastCancelled.Sub(closed).Round(time.Millisecond), steps.Short(upstream), orLive(after.EndReason))
 			Expect(after.EndReason).To(BeEmpty(), "the call, not its upstream session, should be cancelled: the downstream session %s lives on", steps.Short(hs.SessionID))
 
-			res, err := raw.CallTool(ctx, path, hs.SessionID, prefix+"get", nil)
+			res, err := raw.CallTool(ctx, path, hs.SessionID, r.Tool("w", "get"), nil)
 			Expect(err).NotTo(HaveOccurred())
 			_, err = res.ToolValue()
 			Expect(err).NotTo(HaveOccurred(), "the session should keep working on %s after the abandoned call", path)
-		}
+		})
 	})
 })
 

@@ -60,9 +60,14 @@ $(GINKGO): go.mod go.sum
 REDIS_SERVER ?= $(shell command -v redis-server 2>/dev/null)
 REDIS_CONFORMANCE := $(if $(REDIS_SERVER),conformance-crosspod-redis,crosspod-redis-missing)
 
+# The reference gateway just built, unless a target file (MCPCONF_TARGET)
+# says what to run: forcing it then would run the reference gateway under
+# the target's name.
+REFERENCE_BIN = $(if $(MCPCONF_TARGET),,MCPCONF_GATEWAY_BIN=$(CURDIR)/bin/gateway)
+
 conformance: build $(GINKGO)
 	@mkdir -p $(OUT)
-	@MCPCONF_GATEWAY_BIN=$(CURDIR)/bin/gateway $(GINKGO) -p --procs=$(CONFORMANCE_PROCS) \
+	@$(REFERENCE_BIN) $(GINKGO) -p --procs=$(CONFORMANCE_PROCS) \
 		--timeout=10m --keep-going --succinct --silence-skips \
 		--output-dir=$(OUT) --junit-report=junit.xml --json-report=report.json \
 		$(CONFORMANCE_FLAGS) $(SUITE_PKGS); \
@@ -90,7 +95,7 @@ conformance-crosspod-redis: build $(GINKGO)
 	@test -n "$(REDIS_SERVER)" || { echo "conformance-crosspod-redis: no redis-server on PATH (Debian: apt-get install redis-server)" >&2; exit 1; }
 	@mkdir -p $(OUT)/crosspod-redis
 	@$(GO) run ./suites/cmd/withredis --redis-server "$(REDIS_SERVER)" --log $(OUT)/crosspod-redis/redis.log -- \
-		env MCPCONF_GATEWAY_BIN=$(CURDIR)/bin/gateway $(GINKGO) -p --procs=$(CONFORMANCE_PROCS) \
+		env $(REFERENCE_BIN) $(GINKGO) -p --procs=$(CONFORMANCE_PROCS) \
 		--timeout=10m --keep-going --succinct --silence-skips --label-filter=multi-replica \
 		--output-dir=$(OUT)/crosspod-redis --junit-report=junit.xml --json-report=report.json \
 		$(CONFORMANCE_FLAGS) $(SUITE_PKGS); \

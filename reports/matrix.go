@@ -90,6 +90,9 @@ type Matrix struct {
 	// Revisions counts the MCP protocol revisions client sessions
 	// negotiated with the gateway, by revision.
 	Revisions map[string]int
+	// Servers counts what the gateway called itself at initialize
+	// (serverInfo name and version), by sessions.
+	Servers map[string]int
 	// Baseline is the expected-failures baseline applied (nil: none).
 	Baseline *Baseline
 	// groups are the catalogue's requirement groups, in order.
@@ -126,7 +129,7 @@ func Load(path string) ([]types.Report, error) {
 
 // Build makes the matrix from suite reports.
 func Build(c *catalog.Catalog, reports []types.Report) *Matrix {
-	m := &Matrix{Generated: time.Now(), Revisions: map[string]int{}, groups: c.Groups}
+	m := &Matrix{Generated: time.Now(), Revisions: map[string]int{}, Servers: map[string]int{}, groups: c.Groups}
 	specsByID := map[string][]types.SpecReport{}
 	for _, r := range reports {
 		sr := SuiteResult{Description: r.SuiteDescription, Path: r.SuitePath, Succeeded: r.SuiteSucceeded, RunTime: r.RunTime}
@@ -187,7 +190,7 @@ func buildRow(req catalog.Requirement, specs []types.SpecReport) Row {
 		for _, e := range s.ReportEntries {
 			ev := Evidence{Spec: s.LeafNodeText, Name: e.Name, Value: e.StringRepresentation()}
 			switch {
-			case e.Name == conformance.EntryTarget || e.Name == conformance.EntryRevision || e.Name == conformance.EntryCouldNotJudge:
+			case e.Name == conformance.EntryTarget || e.Name == conformance.EntryRevision || e.Name == conformance.EntryServer || e.Name == conformance.EntryCouldNotJudge:
 				// About the run, not the requirement: see readRunEntries.
 			case strings.HasPrefix(e.Name, conformance.EntryLogPrefix):
 				sp.Logs = append(sp.Logs, ev)
@@ -385,6 +388,8 @@ func (m *Matrix) readRunEntries(s types.SpecReport) {
 			}
 		case conformance.EntryRevision:
 			m.Revisions[e.StringRepresentation()]++
+		case conformance.EntryServer:
+			m.Servers[e.StringRepresentation()]++
 		}
 	}
 }
@@ -417,27 +422,34 @@ func (m *Matrix) Groups() []GroupRows {
 
 // RevisionList renders the negotiated revisions, most used first, e.g.
 // "2025-11-25 (212 sessions)"; "none recorded" when no session was opened.
-func (m *Matrix) RevisionList() string {
-	if len(m.Revisions) == 0 {
+func (m *Matrix) RevisionList() string { return countList(m.Revisions) }
+
+// ServerList renders what the gateway reported itself as at initialize,
+// most sessions first, e.g. "mcpgw-reference v0.3.0 (212 sessions)";
+// "none recorded" when it sent no serverInfo.
+func (m *Matrix) ServerList() string { return countList(m.Servers) }
+
+func countList(counts map[string]int) string {
+	if len(counts) == 0 {
 		return "none recorded"
 	}
-	revs := make([]string, 0, len(m.Revisions))
-	for r := range m.Revisions {
-		revs = append(revs, r)
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
 	}
-	sort.Slice(revs, func(i, j int) bool {
-		if m.Revisions[revs[i]] != m.Revisions[revs[j]] {
-			return m.Revisions[revs[i]] > m.Revisions[revs[j]]
+	sort.Slice(keys, func(i, j int) bool {
+		if counts[keys[i]] != counts[keys[j]] {
+			return counts[keys[i]] > counts[keys[j]]
 		}
-		return revs[i] > revs[j]
+		return keys[i] > keys[j]
 	})
-	parts := make([]string, len(revs))
-	for i, r := range revs {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
 		unit := "sessions"
-		if m.Revisions[r] == 1 {
+		if counts[k] == 1 {
 			unit = "session"
 		}
-		parts[i] = fmt.Sprintf("%s (%d %s)", r, m.Revisions[r], unit)
+		parts[i] = fmt.Sprintf("%s (%d %s)", k, counts[k], unit)
 	}
 	return strings.Join(parts, ", ")
 }

@@ -81,6 +81,7 @@ func (m *Matrix) About() [][2]string {
 		add("target", t.Name)
 		add("driver", t.Driver)
 		add("gateway", t.Gateway)
+		add("reports itself as", m.ServerList())
 		replicas := "1"
 		if slices.Contains(t.Capabilities, "multi-replica") {
 			replicas = fmt.Sprintf("1, and %d per multi-replica spec", t.Replicas)

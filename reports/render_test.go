@@ -217,3 +217,31 @@ func TestJUnitNamesCarryRequirementIDs(t *testing.T) {
 		t.Errorf("problems: %q", problems)
 	}
 }
+
+// The header names what the gateway reported itself as at initialize, and
+// the entries saying so are not evidence.
+func TestHeaderNamesTheGatewayAsItReportsItself(t *testing.T) {
+	run := sampleRun("my gateway", "process")
+	srv := entry(conformance.EntryServer, "other-gateway v1.2.3")
+	for i := range run[0].SpecReports[1:3] {
+		s := &run[0].SpecReports[1+i]
+		s.ReportEntries = append(s.ReportEntries, srv)
+	}
+	m := Build(catalog.MustLoad(), run)
+	if got := m.ServerList(); got != "other-gateway v1.2.3 (2 sessions)" {
+		t.Fatalf("servers %q", got)
+	}
+	var md bytes.Buffer
+	if err := m.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "| gateway | bin/gateway |\n| reports itself as | other-gateway v1.2.3 (2 sessions) |") {
+		t.Errorf("header lacks the gateway's own name:\n%s", md.String())
+	}
+	if strings.Contains(md.String(), conformance.EntryServer) {
+		t.Error("the server entry leaked into the evidence")
+	}
+	if got := Build(catalog.MustLoad(), sampleRun("x", "process")).ServerList(); got != "none recorded" {
+		t.Errorf("a run without serverInfo: %q", got)
+	}
+}

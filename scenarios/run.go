@@ -40,6 +40,10 @@ func (r *Result) Summary() string {
 type Options struct {
 	// StepTimeout bounds each step (default 10 s).
 	StepTimeout time.Duration
+	// Client, when set, rewrites the options of each session the scenario
+	// opens: how the gateway under test takes a token (the fixture's
+	// Gateway.Options).
+	Client func(client.Options) client.Options
 }
 
 // Run replays the scenario against the gateway at baseURL, writing the
@@ -60,7 +64,7 @@ func Run(ctx context.Context, sc *Scenario, baseURL string, out io.Writer, opts 
 	for i, st := range sc.Steps {
 		n := i + 1
 		sctx, cancel := context.WithTimeout(ctx, opts.StepTimeout*time.Duration(max(1, st.Times)))
-		err := runStep(sctx, sc, st, n, baseURL, sessions, res, out)
+		err := runStep(sctx, sc, st, n, baseURL, sessions, res, out, opts)
 		cancel()
 		if err != nil {
 			res.Err = fmt.Errorf("step %d: %w", n, err)
@@ -72,14 +76,18 @@ func Run(ctx context.Context, sc *Scenario, baseURL string, out io.Writer, opts 
 	return res
 }
 
-func runStep(ctx context.Context, sc *Scenario, st Step, n int, baseURL string, sessions map[string]*client.Session, res *Result, out io.Writer) error {
+func runStep(ctx context.Context, sc *Scenario, st Step, n int, baseURL string, sessions map[string]*client.Session, res *Result, out io.Writer, opts Options) error {
 	switch {
 	case st.Open != "":
 		route := st.Route
 		if route == "" {
 			route = sc.Route
 		}
-		s, err := client.Connect(ctx, baseURL+route, client.Options{Token: st.Token, NoStandaloneSSE: true})
+		copts := client.Options{Token: st.Token, NoStandaloneSSE: true}
+		if opts.Client != nil {
+			copts = opts.Client(copts)
+		}
+		s, err := client.Connect(ctx, baseURL+route, copts)
 		if err != nil {
 			return err
 		}
@@ -130,9 +138,7 @@ func deleteSession(ctx context.Context, s *client.Session) (int, error) {
 	}
 	req.Header.Set(client.HeaderSession, s.ID())
 	req.Header.Set(client.HeaderProtocol, s.ProtocolVersion())
-	if s.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+s.Token)
-	}
+	s.Authorize(req.Header)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err

@@ -295,3 +295,48 @@ func TestOpenStreamHasABound(t *testing.T) {
 		t.Fatalf("OpenStream took %s with a 200ms bound", d)
 	}
 }
+
+// Both clients send the token in the header and scheme the target says.
+func TestCredentialShapes(t *testing.T) {
+	c := counter.New(counter.Options{})
+	defer c.Close()
+	var seen atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Store(r.Header.Get("Authorization") + "|" + r.Header.Get("X-Api-Key"))
+		c.Handler().ServeHTTP(w, r)
+	}))
+	defer func() { srv.CloseClientConnections(); srv.Close() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		cred Credential
+		want string
+	}{
+		{Credential{}, "Bearer tok|"},
+		{Credential{Header: "X-Api-Key"}, "|tok"},
+		{Credential{Header: "Authorization", Scheme: "Token"}, "Token tok|"},
+	} {
+		raw := &Raw{Base: srv.URL, Token: "tok", Credential: tc.cred}
+		hs, err := raw.Initialize(ctx, "/mcp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := seen.Load(); got != tc.want {
+			t.Errorf("raw %+v sent %q, want %q", tc.cred, got, tc.want)
+		}
+		if hs.Server.Name == "" {
+			t.Errorf("raw initialize read no serverInfo: %s", hs.Response.Body)
+		}
+		s, err := Connect(ctx, srv.URL+"/mcp", Options{Token: "tok", Credential: tc.cred, NoStandaloneSSE: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := seen.Load(); got != tc.want {
+			t.Errorf("session %+v sent %q, want %q", tc.cred, got, tc.want)
+		}
+		if s.Server().Name != hs.Server.Name {
+			t.Errorf("session serverInfo %+v, raw %+v", s.Server(), hs.Server)
+		}
+		_ = s.Close()
+	}
+}

@@ -29,8 +29,10 @@ const DefaultProtocolVersion = "2025-11-25"
 type Raw struct {
 	// Base is the gateway's base URL, e.g. http://127.0.0.1:8080.
 	Base string
-	// Token is sent as a bearer token when set.
+	// Token is sent when set, as Credential says (default a bearer token).
 	Token string
+	// Credential is how Token is sent.
+	Credential Credential
 	// ProtocolVersion is sent as MCP-Protocol-Version on non-initialize
 	// requests when set (Initialize sets it to the negotiated revision).
 	ProtocolVersion string
@@ -96,9 +98,7 @@ func (r *Raw) newRequest(ctx context.Context, method, path string, h http.Header
 	if err != nil {
 		return nil, err
 	}
-	if r.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+r.Token)
-	}
+	r.Credential.set(req.Header, r.Token)
 	for k, vs := range r.Header {
 		req.Header[http.CanonicalHeaderKey(k)] = vs
 	}
@@ -310,7 +310,16 @@ func (r *Raw) Delete(ctx context.Context, path, session string) (*Response, erro
 type Handshake struct {
 	SessionID       string
 	ProtocolVersion string
-	Response        *Response
+	// Server is the serverInfo the gateway answered with (empty fields
+	// when it sent none).
+	Server   ServerInfo
+	Response *Response
+}
+
+// ServerInfo is the name and version a server reports at initialize.
+type ServerInfo struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
 }
 
 // Initialize performs initialize + notifications/initialized by hand on path
@@ -337,10 +346,11 @@ func (r *Raw) Initialize(ctx context.Context, path string) (*Handshake, error) {
 		return nil, fmt.Errorf("initialize on %s: JSON-RPC error %d: %s", path, msg.Error.Code, msg.Error.Message)
 	}
 	var res struct {
-		ProtocolVersion string `json:"protocolVersion"`
+		ProtocolVersion string     `json:"protocolVersion"`
+		ServerInfo      ServerInfo `json:"serverInfo"`
 	}
 	_ = json.Unmarshal(msg.Result, &res)
-	hs := &Handshake{SessionID: resp.Header.Get(HeaderSession), ProtocolVersion: res.ProtocolVersion, Response: resp}
+	hs := &Handshake{SessionID: resp.Header.Get(HeaderSession), ProtocolVersion: res.ProtocolVersion, Server: res.ServerInfo, Response: resp}
 	if hs.SessionID == "" {
 		return hs, fmt.Errorf("initialize on %s: no %s header in the response", path, HeaderSession)
 	}

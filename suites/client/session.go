@@ -13,8 +13,11 @@ import (
 
 // Options tune Connect.
 type Options struct {
-	// Token is sent as "Authorization: Bearer <Token>" when set.
+	// Token is sent when set, as Credential says (default
+	// "Authorization: Bearer <Token>").
 	Token string
+	// Credential is how Token is sent.
+	Credential Credential
 	// ProtocolVersion asks for one revision (empty: the SDK's default, which
 	// probes the newest revision first and falls back).
 	ProtocolVersion string
@@ -27,16 +30,20 @@ type Session struct {
 	*mcp.ClientSession
 	// Endpoint is the URL the session was opened on.
 	Endpoint string
-	// Token is the bearer token the session sends, if any.
-	Token string
+	// Token is the token the session sends, if any, as Credential says.
+	Token      string
+	Credential Credential
 }
+
+// Authorize puts the session's token into h, as its requests carry it.
+func (s *Session) Authorize(h http.Header) { s.Credential.set(h, s.Token) }
 
 // Connect opens a session on endpoint (a gateway's /mcp or
 // /servers/{id}/mcp URL). Give ctx a deadline: it bounds the handshake.
 func Connect(ctx context.Context, endpoint string, opts Options) (*Session, error) {
 	hc := &http.Client{Transport: http.DefaultTransport}
 	if opts.Token != "" {
-		hc.Transport = bearer{token: opts.Token, next: http.DefaultTransport}
+		hc.Transport = withToken{token: opts.Token, cred: opts.Credential, next: http.DefaultTransport}
 	}
 	transport := &mcp.StreamableClientTransport{
 		Endpoint:             endpoint,
@@ -53,7 +60,16 @@ func Connect(ctx context.Context, endpoint string, opts Options) (*Session, erro
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", endpoint, err)
 	}
-	return &Session{ClientSession: cs, Endpoint: endpoint, Token: opts.Token}, nil
+	return &Session{ClientSession: cs, Endpoint: endpoint, Token: opts.Token, Credential: opts.Credential}, nil
+}
+
+// Server is the serverInfo the gateway answered initialize with.
+func (s *Session) Server() ServerInfo {
+	res := s.InitializeResult()
+	if res == nil || res.ServerInfo == nil {
+		return ServerInfo{}
+	}
+	return ServerInfo{Name: res.ServerInfo.Name, Version: res.ServerInfo.Version}
 }
 
 // ProtocolVersion is the revision negotiated at initialize.
@@ -137,13 +153,15 @@ func textOf(res *mcp.CallToolResult) string {
 	return strings.Join(parts, " ")
 }
 
-type bearer struct {
+// withToken sends every request of a session with its token.
+type withToken struct {
 	token string
+	cred  Credential
 	next  http.RoundTripper
 }
 
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+func (b withToken) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
+	b.cred.set(r.Header, b.token)
 	return b.next.RoundTrip(r)
 }

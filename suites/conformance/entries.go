@@ -15,6 +15,10 @@ const (
 	// EntryRevision carries the MCP protocol revision a client session
 	// negotiated with the gateway (added by fixture.ConnectURL).
 	EntryRevision = "mcpconf: protocol revision"
+	// EntryServer carries the name and version the gateway reported in
+	// initialize (serverInfo), e.g. "mcpgw-reference v0.3.0" (added by
+	// fixture.ConnectURL).
+	EntryServer = "mcpconf: server"
 	// EntrySetupPrefix starts the name of evidence about how a spec was set
 	// up (which replicas, how upstreams were registered): reports show it
 	// after the spec's own evidence.

@@ -41,8 +41,8 @@ type containerReplica struct {
 // listening on 0.0.0.0:<the run's gateway port>, advertising
 // http://<alias>:<port>, where the other replicas reach it, and reading its
 // files under /etc/mcpgw (TLS files at the path they have on the host, so
-// upstream definitions need no rewriting). It waits until GET /readyz
-// answers 200 through the mapped port.
+// upstream definitions need no rewriting). It waits until cfg.Ready (default GET /readyz
+// answers 200) holds through the mapped port.
 //
 // The replica follows the process driver's contract: Signal(SIGTERM) is a
 // `docker stop` whose SIGKILL comes only well past the shutdown bound (so a
@@ -86,7 +86,7 @@ func (s *ContainerScope) StartReplica(ctx context.Context, cfg ReplicaConfig) (R
 	}
 	go r.follow()
 	go r.watch()
-	if err := awaitReady(ctx, r, cfg.ReadyTimeout); err != nil {
+	if err := awaitReady(ctx, r, cfg.ReadyTimeout, cfg.Ready); err != nil {
 		s.remove(rc)
 		select { // the watcher records the end, and the last of the log
 		case <-r.done:

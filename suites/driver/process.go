@@ -24,7 +24,7 @@ type processReplica struct {
 }
 
 // StartReplica starts a gateway replica on a free loopback port and waits
-// until GET /readyz answers 200. A port taken between choosing and binding is
+// until cfg.Ready (default GET /readyz == 200) says it is up. A port taken between choosing and binding is
 // retried on another port.
 func StartReplica(ctx context.Context, cfg ReplicaConfig) (Replica, error) {
 	if cfg.Bin == "" {
@@ -74,7 +74,7 @@ func startOnce(ctx context.Context, cfg ReplicaConfig) (*processReplica, error) 
 		return nil, err
 	}
 	r := &processReplica{endpoint: endpoint{id: cfg.ID, url: "http://" + addr, addr: addr}, Process: p}
-	if err := awaitReady(ctx, r, cfg.ReadyTimeout); err != nil {
+	if err := awaitReady(ctx, r, cfg.ReadyTimeout, cfg.Ready); err != nil {
 		r.Stop(2 * time.Second)
 		if strings.Contains(r.Log(), "address already in use") {
 			return nil, errAddrInUse

@@ -59,18 +59,30 @@ func (e endpoint) ID() string   { return e.id }
 func (e endpoint) URL() string  { return e.url }
 func (e endpoint) Addr() string { return e.addr }
 
-// ReplicaReady polls GET /readyz on r until it answers 200, r exits, or
-// timeout passes; the error names the replica.
-func ReplicaReady(ctx context.Context, r Replica, timeout time.Duration) error {
-	if err := awaitReady(ctx, r, timeout); err != nil {
+// Probe asks the replica at base URL whether it is ready (see
+// child.WaitReady): nil when it is.
+type Probe func(ctx context.Context, base string) error
+
+// DefaultReady is the reference gateway's readiness: GET /readyz answers 200.
+func DefaultReady(ctx context.Context, base string) error {
+	return child.HTTPStatus(base+"/readyz", http.StatusOK)(ctx)
+}
+
+// ReplicaReady polls ready (nil: DefaultReady) on r until it succeeds, r
+// exits, or timeout passes; the error names the replica.
+func ReplicaReady(ctx context.Context, r Replica, timeout time.Duration, ready Probe) error {
+	if err := awaitReady(ctx, r, timeout, ready); err != nil {
 		return fmt.Errorf("replica %s at %s: %w", r.ID(), r.URL(), err)
 	}
 	return nil
 }
 
 // awaitReady is ReplicaReady whose error says how r ended if it exited first.
-func awaitReady(ctx context.Context, r Replica, timeout time.Duration) error {
-	err := child.WaitReady(ctx, timeout, r.Exited(), child.HTTPStatus(r.URL()+"/readyz", http.StatusOK))
+func awaitReady(ctx context.Context, r Replica, timeout time.Duration, ready Probe) error {
+	if ready == nil {
+		ready = DefaultReady
+	}
+	err := child.WaitReady(ctx, timeout, r.Exited(), func(ctx context.Context) error { return ready(ctx, r.URL()) })
 	if errors.Is(err, child.ErrExitedBeforeReady) {
 		return fmt.Errorf("%w (%s)", err, r.ExitStatus())
 	}

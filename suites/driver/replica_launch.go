@@ -48,8 +48,10 @@ type ReplicaConfig struct {
 	// (suites/launch).
 	Args []string
 	Env  map[string]string
-	// ReadyTimeout bounds the wait for /readyz (default 15 s).
+	// ReadyTimeout bounds the wait for Ready (default 15 s).
 	ReadyTimeout time.Duration
+	// Ready says when the replica is up (nil: DefaultReady, GET /readyz 200).
+	Ready Probe
 }
 
 // Placement is where a replica runs, as far as its launch is concerned.

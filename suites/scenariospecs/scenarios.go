@@ -28,7 +28,7 @@ var _ = conformance.DescribeSpecs("Scenarios", func() {
 			}
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fakes...), Tokens: sc.Tokens})
 			var transcript strings.Builder
-			res := scenarios.Run(ctx, sc, gw.URL(), &transcript, scenarios.Options{})
+			res := scenarios.Run(ctx, sc, gw.URL(), &transcript, scenarios.Options{Client: gw.Options})
 			conformance.Evidence("transcript", transcript.String())
 			Expect(res.Err).NotTo(HaveOccurred(), "scenario %s could not run:\n%s", sc.Name, transcript.String())
 			Expect(res.Failures).To(BeEmpty(), "scenario %s:\n%s", sc.Name, transcript.String())

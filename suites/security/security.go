@@ -251,15 +251,14 @@ func withSession(h http.Header, via steps.Via, post bool) http.Header {
 	return out
 }
 
-// expectAlive checks the replica still runs, answers /healthz and serves a
-// new session on path, calling the counter named by tools.
+// expectAlive checks the replica still runs, passes the target's alive
+// probe (default GET /healthz answers 200) and serves a new session on
+// path, calling the counter named by tools.
 func expectAlive(ctx context.Context, gw *fixture.Gateway, path string, tools fixture.Tools) {
 	GinkgoHelper()
 	r := gw.Replica(0)
 	Expect(r.Running()).To(BeTrue(), "replica %s exited: %s", r.ID(), r.ExitStatus())
-	res, err := gw.Raw("").Do(ctx, http.MethodGet, "/healthz", nil, nil)
-	Expect(err).NotTo(HaveOccurred())
-	Expect(res.Status).To(Equal(200), "GET /healthz")
+	Expect(gw.Alive(ctx, 0)).To(Succeed())
 	s := gw.Connect(ctx, path, client.Options{NoStandaloneSSE: true})
 	steps.IncrementTimes(ctx, s, tools, 1)
 }

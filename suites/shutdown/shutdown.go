@@ -55,7 +55,7 @@ var _ = conformance.Describe("SHD", func() {
 			errs := steps.Concurrently(n, func(i int) error {
 				cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 				defer cancel()
-				s, err := client.Connect(cctx, gw.MCP(), client.Options{NoStandaloneSSE: true, Token: token(i)})
+				s, err := client.Connect(cctx, gw.MCP(), gw.Options(client.Options{NoStandaloneSSE: true, Token: token(i)}))
 				if err != nil {
 					return err
 				}

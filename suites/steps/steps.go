@@ -243,9 +243,10 @@ func expectGone(ctx context.Context, raw *client.Raw, path, tool, session, evide
 // tokens for the gateway (tok-i -> user-i) and the token of session i. Specs
 // that need n distinct upstream sessions use it, so that an identity-keyed
 // upstream pool (which ISO-1 and ISO-2 catch) does not break their
-// arrangement. Without auth, tokens is nil and every token is "".
+// arrangement. Without auth, or when the target knows only one identity
+// (auth.mode static-token), tokens is nil and every token is "".
 func Identities(n int) (tokens map[string]string, token func(i int) string) {
-	if !fixture.Target().Has(targetconf.Auth) {
+	if t := fixture.Target(); !t.Has(targetconf.Auth) || t.Auth.Mode != targetconf.AuthTokensFile {
 		return nil, func(int) string { return "" }
 	}
 	tokens = map[string]string{}

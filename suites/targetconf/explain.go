@@ -22,6 +22,8 @@ var sections = map[string]reflect.Type{
 	"external.auth":     reflect.TypeOf(ExternalAuth{}),
 	"external.replicas": reflect.TypeOf(ExternalReplica{}),
 	"container":         reflect.TypeOf(Container{}),
+	"auth":              reflect.TypeOf(AuthConfig{}),
+	"ready or alive":    reflect.TypeOf(probeYAML{}),
 }
 
 var unknownField = regexp.MustCompile(`^(line \d+: )?field (\S+) not found in type [\w.]*?(\w+)$`)

@@ -18,7 +18,9 @@ import (
 // directory and the name defaults to the file's. It applies no MCPCONF_*
 // override and does not validate; Load does both.
 func Parse(data []byte, path string) (*Target, error) {
-	t := &Target{Replicas: 1, ReadyTimeout: Duration(15 * time.Second)}
+	// The probes and auth start as the reference gateway's, so that a
+	// section that gives only some of its fields keeps the others.
+	t := &Target{Replicas: 1, ReadyTimeout: Duration(15 * time.Second), Ready: DefaultReady, Alive: DefaultAlive, Auth: DefaultAuth}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(t); err != nil {

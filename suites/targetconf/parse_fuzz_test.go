@@ -41,6 +41,8 @@ func FuzzParse(f *testing.F) {
 		"driver: process\nreadyTimeout: forever\n",
 		"driver: process\ngateway: {package: ./servers/gateway}\nupstreams: {register: hooks, add: ./add.sh, change: [sh, -c, 'exit 0'], remove: ''}\n",
 		"driver: external\nexternal: {replicas: [http://a, {id: r2, url: http://b}]}\n",
+		"driver: process\ngateway: {bin: x}\nready: {mcp: true}\nalive: {path: /live, status: 204}\nauth: {mode: static-token, scheme: '', token: t}\neras: [session, '2026-07-28']\nsharedState: none\n",
+		"driver: process\ngateway: {bin: x}\nready: {status: 0}\nauth: {mode: none}\n",
 		"driver: nope\n", "driver: [process]\n", "drivr: process\n", "gateway: {bni: x}\n",
 		"replicas: -1\ndriver: process\ngateway: {bin: x}\n", "replicas: 99999999999999999999\n",
 		"a: &a [*a]\n", "x: \x01\n", "name: \xff\xfe\n", "- just\n- a list\n", "---\n---\n",

@@ -67,8 +67,21 @@ type Target struct {
 	Strict bool `yaml:"strict"`
 	// EmulateBug is passed to the reference gateway as --emulate-bug.
 	EmulateBug string `yaml:"emulateBug"`
-	// ReadyTimeout bounds how long a replica may take to answer /readyz.
+	// ReadyTimeout bounds how long a replica may take to become Ready.
 	ReadyTimeout Duration `yaml:"readyTimeout"`
+	// Ready is how the suite knows a replica is up (ready.go; default
+	// GET /readyz answers 200).
+	Ready Probe `yaml:"ready"`
+	// Alive is how SEC-3 and SEC-5 know a replica survived bad input
+	// (default GET /healthz answers 200).
+	Alive Probe `yaml:"alive"`
+	// Auth is how the gateway authenticates clients (auth.go).
+	Auth AuthConfig `yaml:"auth"`
+	// Eras are the downstream protocol eras it serves (state.go; default
+	// [session]).
+	Eras []string `yaml:"eras"`
+	// SharedState is what its replicas share: redis (default) or none.
+	SharedState string `yaml:"sharedState"`
 	// Upstreams says how the suite registers, changes and removes upstreams
 	// (upstreams file, admin API or hook commands; see upstreams.go).
 	Upstreams Upstreams `yaml:"upstreams"`
@@ -123,6 +136,11 @@ func Reference() *Target {
 		Capabilities: []Capability{AdminAPI, Auth, Signals, SessionTimeout, MultiReplica},
 		Profiles:     []string{"strict-405"},
 		ReadyTimeout: Duration(15 * time.Second),
+		Ready:        DefaultReady,
+		Alive:        DefaultAlive,
+		Auth:         DefaultAuth,
+		Eras:         []string{EraSession},
+		SharedState:  SharedRedis,
 		Routes:       ReferenceRoutes(),
 	}
 }
@@ -233,6 +251,18 @@ func (t *Target) validate() error {
 		return err
 	}
 	if err := t.validateLaunch(); err != nil {
+		return err
+	}
+	if err := checkProbe("ready", &t.Ready, DefaultReady); err != nil {
+		return fmt.Errorf("target %s: %w", t.Name, err)
+	}
+	if err := checkProbe("alive", &t.Alive, DefaultAlive); err != nil {
+		return fmt.Errorf("target %s: %w", t.Name, err)
+	}
+	if err := t.validateAuth(); err != nil {
+		return err
+	}
+	if err := t.validateState(); err != nil {
 		return err
 	}
 	if err := t.validateRoutes(); err != nil {

@@ -90,3 +90,80 @@ func TestBadTargetsAreRejected(t *testing.T) {
 		}
 	}
 }
+
+func TestShapeDefaultsAreTheReferenceGateway(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "plain.yaml")
+	if err := os.WriteFile(file, []byte("driver: process\ngateway: {bin: x}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, get := range map[string]func() (*Target, error){
+		"no file":    func() (*Target, error) { return Load(env(nil)) },
+		"plain file": func() (*Target, error) { return Load(env(map[string]string{EnvTarget: file})) },
+		"in Go": func() (*Target, error) {
+			tg := &Target{Name: "go", Driver: DriverProcess, Gateway: Gateway{Bin: "x"}, Replicas: 1}
+			return tg, tg.validate()
+		},
+	} {
+		tg, err := get()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if tg.Ready != DefaultReady || tg.Alive != DefaultAlive || tg.Auth != DefaultAuth ||
+			strings.Join(tg.Eras, ",") != EraSession || tg.SharedState != SharedRedis || !tg.ServesSessions() {
+			t.Errorf("%s: %+v %+v %+v %v %q", name, tg.Ready, tg.Alive, tg.Auth, tg.Eras, tg.SharedState)
+		}
+	}
+}
+
+func TestShapeFields(t *testing.T) {
+	doc := `driver: process
+gateway: {bin: x}
+ready: {mcp: true}
+alive: {path: /live}
+auth: {mode: static-token, header: X-Api-Key, scheme: "", token: s3cret}
+eras: ["2026-07-28"]
+sharedState: none
+`
+	tg, err := load([]byte(doc), "/t/shape.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg.Ready != (Probe{MCP: true}) || tg.Alive != (Probe{Path: "/live", Status: 200}) {
+		t.Errorf("probes: %+v %+v", tg.Ready, tg.Alive)
+	}
+	if tg.Auth != (AuthConfig{Mode: AuthStaticToken, Header: "X-Api-Key", Token: "s3cret"}) || tg.Auth.Credential("s3cret") != "s3cret" {
+		t.Errorf("auth: %+v", tg.Auth)
+	}
+	if tg.ServesSessions() || tg.SharedState != SharedNone {
+		t.Errorf("eras %v, sharedState %q", tg.Eras, tg.SharedState)
+	}
+	if got := DefaultAuth.Credential("t"); got != "Bearer t" {
+		t.Errorf("default credential %q", got)
+	}
+}
+
+// A refused shape names the field at fault.
+func TestBadShapesNameTheField(t *testing.T) {
+	for doc, field := range map[string]string{
+		"ready: {status: 0}":                       "ready.status 0: want an HTTP status",
+		"ready: {path: readyz}":                    "ready.path",
+		"alive: {mcp: true, path: /x}":             "alive: mcp: true",
+		"ready: {pth: /x}":                         `unknown field "pth" in ready or alive`,
+		"auth: {mode: oauth}":                      "auth.mode",
+		"auth: {mode: static-token}":               "auth.token",
+		"auth: {token: x}":                         "auth.token",
+		"auth: {header: 'Bad Header'}":             "auth.header",
+		"auth: {mode: none}\ncapabilities: [auth]": "auth.mode none",
+		"eras: [sessions]":                         "eras[0]",
+		"eras: [session, session]":                 "eras[1]",
+		"sharedState: etcd":                        "sharedState",
+		"sharedState: none\nredis: redis://x:1/0":  "sharedState none",
+		"auth: {mode: tokens-file, colour: red}":   `unknown field "colour" in auth`,
+	} {
+		_, err := load([]byte("driver: process\ngateway: {bin: x}\n"+doc+"\n"), "/t/bad.yaml")
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("%q: want an error naming %q, got %v", doc, field, err)
+		}
+	}
+}

@@ -53,6 +53,9 @@ type Result struct {
 	Missing []string
 	// Unexpected: failed without being expected.
 	Unexpected []string
+	// Withheld lists requirements that could not judge because only
+	// preconditions owned by expected failures did not hold.
+	Withheld []string
 	// Skipped lists requirements that were skipped or not run.
 	Skipped  []string
 	Duration time.Duration
@@ -79,7 +82,14 @@ func Compare(c *catalog.Catalog, bug string, m *reports.Matrix) Result {
 				res.Unexpected = append(res.Unexpected, id)
 			}
 		case reports.Error:
-			// Could not judge: neither the bug caught nor a clean pass.
+			// Could not judge because a precondition owned by requirements
+			// the bug breaks did not hold: the bug was caught where it
+			// belongs, and this requirement rightly withheld its verdict.
+			// Any other "could not judge" is neither a catch nor a pass.
+			if len(row.Owners) > 0 && !slices.ContainsFunc(row.Owners, func(o string) bool { return !slices.Contains(res.Expected, o) }) {
+				res.Withheld = append(res.Withheld, id)
+				continue
+			}
 			res.Unexpected = append(res.Unexpected, id)
 		case reports.Skip, reports.NotRun:
 			res.Skipped = append(res.Skipped, id)
@@ -193,6 +203,9 @@ func PrintTable(w io.Writer, results []Result) {
 				parts = append(parts, "also failed "+strings.Join(r.Unexpected, ","))
 			}
 			verdict = "MISMATCH: " + strings.Join(parts, "; ") + " (log: " + r.Log + ")"
+		}
+		if len(r.Withheld) > 0 {
+			verdict += " (could not judge, on a precondition the bug breaks: " + strings.Join(r.Withheld, ",") + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.Bug, list(r.Expected), list(r.Failed), len(r.Skipped), r.Duration.Round(time.Second), verdict)
 	}

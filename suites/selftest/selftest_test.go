@@ -19,6 +19,14 @@ func matrix(c *catalog.Catalog, status map[string]reports.Status) *reports.Matri
 	return m
 }
 
+func setOwners(m *reports.Matrix, id string, owners ...string) {
+	for i := range m.Rows {
+		if m.Rows[i].Requirement.ID == id {
+			m.Rows[i].Owners = owners
+		}
+	}
+}
+
 func TestCompare(t *testing.T) {
 	c := catalog.MustLoad()
 	exact := Compare(c, "shared-upstream", matrix(c, map[string]reports.Status{"ISO-1": reports.Fail, "ISO-2": reports.Fail}))
@@ -36,6 +44,16 @@ func TestCompare(t *testing.T) {
 	judged := Compare(c, "shared-upstream", matrix(c, map[string]reports.Status{"ISO-1": reports.Fail, "ISO-2": reports.Error}))
 	if judged.OK() || len(judged.Missing) != 1 || len(judged.Unexpected) != 1 || judged.Unexpected[0] != "ISO-2" {
 		t.Errorf("a requirement that could not be judged has not caught the bug, and is unexpected: %+v", judged)
+	}
+	withheld := matrix(c, map[string]reports.Status{"ISO-1": reports.Fail, "ISO-2": reports.Fail, "EVI-4": reports.Error})
+	setOwners(withheld, "EVI-4", "ISO-2")
+	if w := Compare(c, "shared-upstream", withheld); !w.OK() || len(w.Withheld) != 1 || w.Withheld[0] != "EVI-4" {
+		t.Errorf("EVI-4 withholding its verdict on ISO-2's precondition, which the bug breaks, should be ok: %+v", w)
+	}
+	elsewhere := matrix(c, map[string]reports.Status{"ISO-1": reports.Fail, "ISO-2": reports.Fail, "EVI-4": reports.Error})
+	setOwners(elsewhere, "EVI-4", "ISO-3")
+	if e := Compare(c, "shared-upstream", elsewhere); e.OK() || len(e.Unexpected) != 1 || e.Unexpected[0] != "EVI-4" {
+		t.Errorf("a precondition owned by a requirement the bug does not break is unexpected: %+v", e)
 	}
 	base := Compare(c, Baseline, matrix(c, map[string]reports.Status{"SHD-5": reports.Skip}))
 	if !base.OK() || len(base.Skipped) != 1 {

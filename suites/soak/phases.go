@@ -112,23 +112,17 @@ func phaseLoad(ctx context.Context, c *cluster, rep *Report) error {
 // heartbeat bound; the survivors' sessions lose nothing.
 func phaseKill(ctx context.Context, c *cluster, rep *Report) error {
 	cfg := c.cfg
-	victim := len(c.replicas) - 1
-	sessions, err := c.openSessions(ctx, cfg.FaultSessions, cfg.Workers, nil)
+	victim, orphans, kept, err := c.faultSessions(ctx)
 	if err != nil {
 		return err
 	}
-	orphans, kept := split(sessions, victim)
 	stopLoad := make(chan struct{})
 	var t tally
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		driveUntil(ctx, stopLoad, kept, cfg.Workers, survivorRoute(len(c.replicas), victim), &t)
 	})
-	// The kill comes while the load runs.
-	select {
-	case <-time.After(500 * time.Millisecond):
-	case <-ctx.Done():
-	}
+	pause(ctx, 500*time.Millisecond) // the kill comes while the load runs
 	killed := time.Now()
 	if err := c.signalReplica(victim, syscall.SIGKILL); err != nil {
 		close(stopLoad)
@@ -136,11 +130,7 @@ func phaseKill(ctx context.Context, c *cluster, rep *Report) error {
 		return err
 	}
 	to404, other := timeTo404(ctx, orphans, victim, killed, 10*time.Second)
-	// Keep the load on a little past the last 404.
-	select {
-	case <-time.After(500 * time.Millisecond):
-	case <-ctx.Done():
-	}
+	pause(ctx, 500*time.Millisecond) // the load goes on a little past the last 404
 	close(stopLoad)
 	wg.Wait()
 	exact := exactCount(ctx, kept, victim)
@@ -159,12 +149,10 @@ func phaseKill(ctx context.Context, c *cluster, rep *Report) error {
 // for the client's patience; the others' sessions keep working.
 func phaseStop(ctx context.Context, c *cluster, rep *Report) error {
 	cfg := c.cfg
-	victim := len(c.replicas) - 1
-	sessions, err := c.openSessions(ctx, cfg.FaultSessions, cfg.Workers, nil)
+	victim, orphans, kept, err := c.faultSessions(ctx)
 	if err != nil {
 		return err
 	}
-	orphans, kept := split(sessions, victim)
 	if err := c.signalReplica(victim, syscall.SIGSTOP); err != nil {
 		return err
 	}
@@ -327,6 +315,19 @@ func closed(ch <-chan struct{}) bool {
 	default:
 		return false
 	}
+}
+
+// faultSessions opens the sessions of a fault phase, spread over the
+// replicas, and splits them into those of the victim (the last replica)
+// and the others.
+func (c *cluster) faultSessions(ctx context.Context) (victim int, orphans, kept []*session, err error) {
+	victim = len(c.replicas) - 1
+	sessions, err := c.openSessions(ctx, c.cfg.FaultSessions, c.cfg.Workers, nil)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	orphans, kept = split(sessions, victim)
+	return victim, orphans, kept, nil
 }
 
 func split(sessions []*session, owner int) (owned, others []*session) {

@@ -176,6 +176,20 @@ var _ = conformance.Describe("SHD", func() {
 
 		sent := time.Now()
 		Expect(owner.Signal(syscall.SIGTERM)).To(Succeed())
+		// Judge from the moment the owner shows it is draining (its
+		// readiness probe no longer says ready, or it refuses connections):
+		// a request that reached another replica before the signal was
+		// taken is not what SHD-5 is about.
+		if ready := fixture.Target().Ready; ready.Path != "" {
+			probe := &client.Raw{Base: owner.URL(), Timeout: 500 * time.Millisecond}
+			conformance.Precondition("SHD-6", func() {
+				Eventually(ctx, func() bool {
+					res, err := probe.Do(ctx, http.MethodGet, ready.Path, nil, nil)
+					return err != nil || res.Status != ready.Status
+				}).WithTimeout(time.Second).WithPolling(10*time.Millisecond).Should(BeTrue(),
+					"%s should show it is draining (GET %s not %d) within 1 s of SIGTERM", owner.ID(), ready.Path, ready.Status)
+			})
+		}
 		for _, other := range gw.Replicas[1:] {
 			raw := &client.Raw{Base: other.URL(), ProtocolVersion: s.ProtocolVersion(), Timeout: 2 * time.Second}
 			var last *client.Response

@@ -118,7 +118,7 @@ func (p bugPolicy) poolsOutliveSessions() bool { return p.bug == BugSharedUpstre
 // pass-through. The pooling bugs live in the SDK path, so under them the
 // per-server route runs there too.
 func (p bugPolicy) passThroughServers() bool {
-	return p.bug != BugSharedUpstream && p.bug != BugNoEvictOnDelete && p.bug != BugDeleteEvictsIdentity
+	return p.bug != BugSharedUpstream && p.bug != BugNoEvictOnDelete
 }
 
 // parkOnDelete reports whether DELETE parks the session's upstream sessions

@@ -36,7 +36,7 @@ func TestBugPolicyFlipsExactlyItsHooks(t *testing.T) {
 		BugDeadOwnerHang:           {"waitOnDeadOwner"},
 		BugNoCancelOnDisconnect:    {"cancelAbandonedCalls"},
 		BugFrozenOwnerHang:         {"boundForwardWait"},
-		BugDeleteEvictsIdentity:    {"deleteEvictsIdentity", "passThroughServers"},
+		BugDeleteEvictsIdentity:    {"deleteEvictsIdentity"},
 		BugForwardCredentials:      {"forwardCallerCredentials"},
 		BugKeepClaimsWhileDraining: {"releaseClaimsAtDrainStart"},
 	}

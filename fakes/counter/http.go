@@ -1,6 +1,7 @@
 package counter
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 
@@ -35,6 +36,20 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 	if id != "" && s.st.ended(id) {
 		http.Error(w, "session not found", http.StatusNotFound)
 		return
+	}
+	if r.Method == http.MethodGet {
+		// A stream admitted just before Close must end with it, not hold
+		// the server's shutdown for its whole grace.
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		go func() {
+			select {
+			case <-s.done:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		r = r.WithContext(ctx)
 	}
 	if s.hooks.Intercept != nil && s.hooks.Intercept(s, w, r) {
 		return

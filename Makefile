@@ -12,7 +12,7 @@
 #   make bench        the gateway against a bare proxy hop; out/bench.{json,md,svg}
 #   make fuzz         every go fuzz target for FUZZTIME each (default 20s), in turn
 #   make soak         load and faults on 3 replicas and a real redis-server
-#                     (about 5 minutes); out/soak/soak.{md,json}. soak-short,
+#                     (a few minutes); out/soak/soak.{md,json}. soak-short,
 #                     about a minute, is part of make test.
 #
 # The conformance targets (conformance, conformance-shapes, selftest,

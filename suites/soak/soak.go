@@ -43,7 +43,7 @@ type Config struct {
 	Logf func(format string, args ...any) `json:"-"`
 }
 
-// Full is `make soak`: about five minutes on 2 cores.
+// Full is `make soak`: a few minutes on 2 cores.
 func Full() Config {
 	return Config{
 		Replicas: 3, Sessions: 500, CallsPerSession: 100, Workers: 32,

@@ -252,7 +252,7 @@ func (s *ContainerScope) StartRedis(ctx context.Context) (*RedisContainer, error
 		return nil, fmt.Errorf("redis: %w", err)
 	}
 	r := &RedisContainer{Alias: rc.alias, URL: fmt.Sprintf("redis://%s:%d/0", rc.alias, RedisContainerPort), Addr: rc.host, scope: s, rc: rc}
-	if err := waitPing(ctx, r.Addr, 15*time.Second, nil); err != nil {
+	if err := WaitRedis(ctx, r.Addr, 15*time.Second, nil); err != nil {
 		return nil, fmt.Errorf("redis (container %s from %s): %w\n--- its log ---\n%s", rc.alias, s.c.Run.Images.Redis, err, tail(r.Logs(), 4000))
 	}
 	return r, nil
@@ -266,9 +266,9 @@ func waitHTTP(ctx context.Context, url string, timeout time.Duration) error {
 	return child.WaitReady(ctx, timeout, nil, child.HTTPStatus(url, http.StatusOK))
 }
 
-// waitPing pings the Redis at addr until it answers, within timeout, or
+// WaitRedis pings the Redis at addr until it answers, within timeout, or
 // until proc (nil: a Redis not started here) exits.
-func waitPing(ctx context.Context, addr string, timeout time.Duration, proc *child.Process) error {
+func WaitRedis(ctx context.Context, addr string, timeout time.Duration, proc *child.Process) error {
 	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 500 * time.Millisecond})
 	defer c.Close()
 	ping := func(ctx context.Context) error {

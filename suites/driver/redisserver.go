@@ -67,7 +67,7 @@ func startRedisServerOnce(ctx context.Context, bin string, timeout time.Duration
 		return nil, err
 	}
 	s := &RedisServer{addr: addr, dir: dir, proc: proc}
-	if err := waitPing(ctx, addr, timeout, proc); err != nil {
+	if err := WaitRedis(ctx, addr, timeout, proc); err != nil {
 		s.Close()
 		if strings.Contains(s.Log(), "Address already in use") {
 			return nil, errAddrInUse

@@ -281,9 +281,8 @@ func (s *redisServer) start(ctx context.Context) error {
 		return err
 	}
 	s.proc = p
-	err = child.WaitReady(ctx, 10*time.Second, p.Exited(), func(ctx context.Context) error {
-		return pingRedis(ctx, s.addr)
-	})
+	quietRedis.Do(func() { redis.SetLogger(discardRedisLog{}) })
+	err = driver.WaitRedis(ctx, s.addr, 10*time.Second, p)
 	if err != nil {
 		p.Stop(2 * time.Second)
 		return fmt.Errorf("redis-server on %s: %w\n%s", s.addr, err, p.Log())
@@ -312,14 +311,6 @@ var quietRedis sync.Once
 type discardRedisLog struct{}
 
 func (discardRedisLog) Printf(context.Context, string, ...any) {}
-
-// pingRedis asks the Redis at addr for PONG once, within ctx.
-func pingRedis(ctx context.Context, addr string) error {
-	quietRedis.Do(func() { redis.SetLogger(discardRedisLog{}) })
-	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 500 * time.Millisecond})
-	defer c.Close()
-	return c.Ping(ctx).Err()
-}
 
 func randomHex(n int) string {
 	b := make([]byte, n)

@@ -32,15 +32,15 @@ type Hooks struct {
 
 // Server is a running counter fake. Serve it with Handler; stop it with Close.
 type Server struct {
-	log     *slog.Logger
-	hooks   Hooks
-	mcp     *mcp.Server
-	sdk     http.Handler
+	log   *slog.Logger
+	hooks Hooks
+	mcp   *mcp.Server
+	sdk   http.Handler
 	// modern serves the sessionless 2026-07-28 revision (stateless.go).
 	modern        *mcp.Server
 	modernHandler http.Handler
-	handler http.Handler
-	st      state
+	handler       http.Handler
+	st            state
 
 	done      chan struct{} // closed when Close starts: releases every wedge
 	closeOnce sync.Once

@@ -29,6 +29,9 @@ const (
 // ServesSessions reports whether the target serves a session-bearing era.
 func (t *Target) ServesSessions() bool { return slices.Contains(t.Eras, EraSession) }
 
+// ServesSessionless reports whether the target serves 2026-07-28.
+func (t *Target) ServesSessionless() bool { return slices.Contains(t.Eras, EraStateless) }
+
 func (t *Target) validateState() error {
 	if len(t.Eras) == 0 {
 		t.Eras = []string{EraSession}

@@ -79,6 +79,11 @@ func TestKnownBugMapping(t *testing.T) {
 		"delete-evicts-identity":     {"EVI-4"},
 		"forward-credentials":        {"ISO-7"},
 		"keep-claims-while-draining": {"SHD-5"},
+		// The sessionless era: a shared bridge is the counter bug again,
+		// and a handle reaches whoever shares the bridge.
+		"shared-bridge":        {"VER-3", "VER-5", "VER-7", "VER-8"},
+		"no-header-check":      {"VER-4"},
+		"shared-private-cache": {"VER-5"},
 	}
 	for bug, ids := range want {
 		if got := c.ExpectedFailures(bug); !slices.Equal(got, ids) {

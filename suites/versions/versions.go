@@ -202,14 +202,7 @@ var _ = conformance.Describe("VER", func() {
 			gw := fixture.StartSessionlessGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), Tokens: twoIdentities})
 			path, inc, get := r.Path("counter"), r.Tool("counter", "increment"), r.Tool("counter", "get")
 			alice, bob := gw.Modern("tok-alice"), gw.Modern("tok-bob")
-			incrementN(ctx, alice, path, inc, 5, nil)
-			incrementN(ctx, bob, path, inc, 3, nil)
-			a, _, err := alice.Call(ctx, path, get, nil)
-			Expect(err).NotTo(HaveOccurred())
-			b, _, err := bob.Call(ctx, path, get, nil)
-			Expect(err).NotTo(HaveOccurred())
-			conformance.Evidencef("alice / bob read", "%d / %d", a, b)
-			Expect([]int{a, b}).To(Equal([]int{5, 3}), "sessionless callers of two identities share upstream state")
+			fiveAndThree(ctx, path, inc, get, alice, bob, "alice / bob", "sessionless callers of two identities share upstream state")
 			steps.ExpectUpstreamValues(ctx, up, 5, 3)
 		})
 	})
@@ -233,17 +226,24 @@ var _ = conformance.Describe("VER", func() {
 				return m
 			}
 			one, two := conversation(), conversation()
-			incrementN(ctx, one, path, inc, 5, nil)
-			incrementN(ctx, two, path, inc, 3, nil)
-			a, _, err := one.Call(ctx, path, get, nil)
-			Expect(err).NotTo(HaveOccurred())
-			b, _, err := two.Call(ctx, path, get, nil)
-			Expect(err).NotTo(HaveOccurred())
-			conformance.Evidencef("conversation one / two read", "%d / %d", a, b)
-			Expect([]int{a, b}).To(Equal([]int{5, 3}), "two conversations of one identity share upstream state")
+			fiveAndThree(ctx, path, inc, get, one, two, "conversation one / two", "two conversations of one identity share upstream state")
 		})
 	})
 })
+
+// fiveAndThree is the counter bug's test between two sessionless callers:
+// a increments 5 times, b 3 times, and they must read 5 and 3.
+func fiveAndThree(ctx context.Context, path, inc, get string, a, b *client.Modern, who, shared string) {
+	GinkgoHelper()
+	incrementN(ctx, a, path, inc, 5, nil)
+	incrementN(ctx, b, path, inc, 3, nil)
+	va, _, err := a.Call(ctx, path, get, nil)
+	Expect(err).NotTo(HaveOccurred())
+	vb, _, err := b.Call(ctx, path, get, nil)
+	Expect(err).NotTo(HaveOccurred())
+	conformance.Evidencef(who+" read", "%d / %d", va, vb)
+	Expect([]int{va, vb}).To(Equal([]int{5, 3}), shared)
+}
 
 // totalCalls is every tools/call the upstream saw, in sessions and
 // sessionless.

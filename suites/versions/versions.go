@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -92,7 +93,7 @@ var _ = conformance.Describe("VER", func() {
 			}
 			conformance.Evidencef("counter after 6 calls round-robin over "+fmt.Sprint(len(gw.Replicas))+" replicas", "%d", v)
 			Expect(v).To(Equal(6), "one caller's state must not depend on which replica answers")
-		})
+		}, append(fixture.MultiReplica(), SpecTimeout(2*time.Minute))...)
 	})
 
 	fixture.ForEachRoute(func(r fixture.Route) {

@@ -356,6 +356,8 @@ func (g *Gateway) openBridge(vid, identity, route string) *downstream {
 	ctx, cancel := context.WithCancel(g.baseCtx)
 	d := &downstream{id: vid, identity: identity, route: route, created: g.now(), ctx: ctx, cancel: cancel, bridged: true}
 	g.sessions.add(d)
+	// Counted like a session: endSession uncounts it when it expires.
+	g.metrics.downstreamSessions.Inc()
 	if g.cluster != nil {
 		if err := g.cluster.claim(vid); err != nil {
 			g.log.Warn("could not claim the new bridge in Redis yet", "bridge", vid, "err", err)

@@ -293,3 +293,18 @@ func TestSessionlessOnlyGatewayRefusesSessions(t *testing.T) {
 		t.Fatal("an unknown era was accepted")
 	}
 }
+
+// An idle bridge expires like a session, closing its upstream session, and
+// the next request opens a fresh one.
+func TestIdleBridgeExpires(t *testing.T) {
+	c, up := fakeUpstream(t)
+	g := startGateway(t, Config{Upstreams: []Upstream{{ID: "counter", URL: up + "/mcp"}}, SessionTimeout: 300 * time.Millisecond})
+	modernValue(t, g.URL+"/mcp", "", "counter.increment", map[string]any{"by": 4}, nil)
+	eventually(t, 5*time.Second, "the bridge's upstream session ends", func() bool {
+		st := c.Stats()
+		return len(st.Live) == 0 && len(st.Ended) == 1
+	})
+	if v := modernValue(t, g.URL+"/mcp", "", "counter.get", nil, nil); v != 0 {
+		t.Fatalf("after expiry the bridge reads %d, want a fresh 0", v)
+	}
+}

@@ -3,8 +3,9 @@
 # config to every replica's /_reload, then wait until /<id>/mcp serves it.
 # Unla's proxied server takes a type, a URL and a startup policy only:
 # headers and TLS material from the JSON on stdin cannot be passed on.
+# policy onDemand: Unla connects on first use, not when the config lands.
 . ./lib.sh
 cat >/dev/null
-post_config "$(printf '{"name":"%s","tenant":"default","routers":[{"server":"%s","prefix":"/%s"}],"mcpServers":[{"type":"streamable-http","name":"%s","url":"%s","policy":"onStart"}]}' \
+post_config "$(printf '{"name":"%s","tenant":"default","routers":[{"server":"%s","prefix":"/%s"}],"mcpServers":[{"type":"streamable-http","name":"%s","url":"%s","policy":"onDemand"}]}' \
 	"$ID" "$ID" "$ID" "$ID" "$MCPCONF_UPSTREAM_URL")"
 wait_route served

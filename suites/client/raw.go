@@ -45,6 +45,10 @@ type Raw struct {
 	// Header is sent on every request (a Cookie, say); a request's own
 	// headers win over it.
 	Header http.Header
+	// Sessionless: the gateway mints no Mcp-Session-Id at initialize
+	// (stateless Streamable HTTP, which the transport allows), so
+	// Initialize accepts a response without one.
+	Sessionless bool
 
 	ids atomic.Int64
 }
@@ -351,8 +355,8 @@ func (r *Raw) Initialize(ctx context.Context, path string) (*Handshake, error) {
 	}
 	_ = json.Unmarshal(msg.Result, &res)
 	hs := &Handshake{SessionID: resp.Header.Get(HeaderSession), ProtocolVersion: res.ProtocolVersion, Server: res.ServerInfo, Response: resp}
-	if hs.SessionID == "" {
-		return hs, fmt.Errorf("initialize on %s: no %s header in the response", path, HeaderSession)
+	if hs.SessionID == "" && !r.Sessionless {
+		return hs, fmt.Errorf("initialize on %s: no %s header in the response (a gateway that mints none declares sessionIds: false in its target file)", path, HeaderSession)
 	}
 	r.ProtocolVersion = res.ProtocolVersion
 	ack, err := r.Post(ctx, path, hs.SessionID, Notification("notifications/initialized", nil))

@@ -80,6 +80,11 @@ type Target struct {
 	// Eras are the downstream protocol eras it serves (state.go; default
 	// [session]).
 	Eras []string `yaml:"eras"`
+	// SessionIDs false: in the session era the gateway answers initialize
+	// without an Mcp-Session-Id (stateless Streamable HTTP, which the
+	// transport allows); requirements about downstream sessions are then
+	// not applicable (state.go; default true).
+	SessionIDs *bool `yaml:"sessionIds"`
 	// SharedState is what its replicas share: redis (default) or none.
 	SharedState string `yaml:"sharedState"`
 	// Upstreams says how the suite registers, changes and removes upstreams
@@ -134,12 +139,12 @@ func Reference() *Target {
 		// an owner, and two others to route through and to survive it.
 		Replicas:     3,
 		Capabilities: []Capability{AdminAPI, Auth, Signals, SessionTimeout, MultiReplica},
-		Profiles:     []string{"strict-405"},
+		Profiles:     []string{"strict-405", EraStateless},
 		ReadyTimeout: Duration(15 * time.Second),
 		Ready:        DefaultReady,
 		Alive:        DefaultAlive,
 		Auth:         DefaultAuth,
-		Eras:         []string{EraSession},
+		Eras:         []string{EraSession, EraStateless},
 		SharedState:  SharedRedis,
 		Routes:       ReferenceRoutes(),
 	}

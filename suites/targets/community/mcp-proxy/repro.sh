@@ -10,6 +10,7 @@ export MCPPROXY_BIN=${MCPPROXY_BIN:-/work/scratch/bin/mcp-proxy} MCPPROXY_STATE=
 rm -rf $MCPPROXY_STATE
 $W/bin/counter --listen 127.0.0.1:19121 >/dev/null 2>&1 & C=$!
 $W/bin/counter --listen 127.0.0.1:19122 >/dev/null 2>&1 & C2=$!
+$W/bin/wedge --listen 127.0.0.1:19123 >/dev/null 2>&1 & WG=$!
 cd $D && sh replicas.sh start
 echo '{}' | MCPCONF_HOOK=add MCPCONF_UPSTREAM_ID=counter MCPCONF_UPSTREAM_URL=http://127.0.0.1:19121/mcp MCPCONF_GATEWAY_URLS="http://127.0.0.1:19221 http://127.0.0.1:19231" sh ./add.sh
 U=http://127.0.0.1:19221/counter/mcp
@@ -29,6 +30,21 @@ echo '## TRN-6: tokens on the auth replica'
 for tok in '' tok-wrong tok-alice; do
 	curl -s -o /dev/null -w "token '$tok': %{http_code}\n" -H "$H1" -H "$H2" ${tok:+-H "Authorization: Bearer $tok"} $U2 -d '{"jsonrpc":"2.0","id":1,"method":"ping"}'
 done
+echo '## ISO-7: a caller Cookie (and Authorization on the open replica) on a tools/call'
+curl -s -o /dev/null -H "$H1" -H "$H2" -H 'Cookie: mcpconf_session=caller-secret' -H 'Authorization: Bearer caller-token' $U \
+	-d '{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"get","arguments":{}}}'
+echo "headers the upstream got on its last request: $(curl -s http://127.0.0.1:19121/stats | python3 -c 'import json,sys; d=json.load(sys.stdin); h=d["headers"][-1]["headers"]; print({k: v for k, v in h.items() if k in ("Cookie", "Authorization")})')"
+echo '## TRN-7: tools/list with MCP-Protocol-Version: 1999-01-01'
+curl -s -o /dev/null -w "%{http_code}\n" -H "$H1" -H "$H2" -H 'MCP-Protocol-Version: 1999-01-01' $U -d '{"jsonrpc":"2.0","id":5,"method":"tools/list"}'
+echo '## SEC-3: the body {"jsonrpc":"2.0"} (neither request nor response)'
+curl -s -w "status %{http_code}\n" -H "$H1" -H "$H2" $U -d '{"jsonrpc":"2.0"}'
+echo '## SEC-5: a 16 MiB initialize body'
+head -c $((16<<20)) /dev/zero | tr '\0' x | sed 's/^/{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"big","version":"/; s/$/"}}}/' > /tmp/repro-proxy-big.json
+curl -s -o /tmp/repro-proxy-big.out -w 'status %{http_code}\n' -H "$H1" -H "$H2" $U --data-binary @/tmp/repro-proxy-big.json; head -c 120 /tmp/repro-proxy-big.out; echo
+echo '## TRN-10: the client gives up on block after 2 s'
+echo '{}' | MCPCONF_HOOK=add MCPCONF_UPSTREAM_ID=w MCPCONF_UPSTREAM_URL=http://127.0.0.1:19123/mcp MCPCONF_GATEWAY_URLS="http://127.0.0.1:19221" sh ./add.sh
+curl -s --max-time 2 -o /dev/null -H "$H1" -H "$H2" http://127.0.0.1:19221/w/mcp -d '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"block","arguments":{}}}'; echo "curl exit $? (28 = our timeout)"
+sleep 6; echo "wedge /stats 6 s later: $(curl -s http://127.0.0.1:19123/stats | python3 -c 'import json,sys; d=json.load(sys.stdin); print([{k: s.get(k) for k in ("id","blocking","cancelled")} for s in d["live"]])')"
 echo '## EVI-5: change the URL of counter to a second counter (the change hook: new config, restart)'
 st() { curl -s http://127.0.0.1:$1/stats | python3 -c 'import json,sys; d=json.load(sys.stdin); print([s["id"][:8] for s in d["live"]], "ended:", [(s["id"][:8], s.get("endReason")) for s in d["ended"]])'; }
 echo "old counter before: live $(st 19121)"
@@ -40,4 +56,4 @@ echo "live upstream sessions before (new counter): $(curl -s http://127.0.0.1:19
 echo '{}' | MCPCONF_UPSTREAM_ID=counter sh ./remove.sh
 curl -s -o /dev/null -w "POST /counter/mcp after removal: %{http_code}\n" -H "$H1" -H "$H2" $U -d '{"jsonrpc":"2.0","id":1,"method":"ping"}'
 sleep 3; echo "3 s later, live upstream sessions (new counter): $(curl -s http://127.0.0.1:19122/stats | python3 -c 'import json,sys; d=json.load(sys.stdin); print([s["id"][:8] for s in d["live"]], "ended:", [(s["id"][:8], s.get("endReason")) for s in d["ended"]])')"
-sh replicas.sh stop; kill $C $C2
+sh replicas.sh stop; kill $C $C2 $WG

@@ -100,12 +100,12 @@ start_one() { # port
 	echo $! >"$STATE/$1.pid"
 }
 
-# Up when /health answers 200 (the gateway reports healthy once its
+# Up when /health answers 200 within 30 s (the gateway reports healthy once its
 # configuration is loaded).
 wait_one() {
 	i=0
 	until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$1/health")" = 200 ]; do
-		i=$((i + 1)); [ $i -lt 150 ] || { echo "replica :$1 not healthy; see $STATE/$1.log" >&2; return 1; }
+		i=$((i + 1)); [ $i -lt 300 ] || { echo "replica :$1 not healthy; see $STATE/$1.log" >&2; return 1; }
 		sleep 0.1
 	done
 }

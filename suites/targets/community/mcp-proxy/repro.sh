@@ -36,8 +36,10 @@ curl -s -o /dev/null -H "$H1" -H "$H2" -H 'Cookie: mcpconf_session=caller-secret
 echo "headers the upstream got on its last request: $(curl -s http://127.0.0.1:19121/stats | python3 -c 'import json,sys; d=json.load(sys.stdin); h=d["headers"][-1]["headers"]; print({k: v for k, v in h.items() if k in ("Cookie", "Authorization")})')"
 echo '## TRN-7: tools/list with MCP-Protocol-Version: 1999-01-01'
 curl -s -o /dev/null -w "%{http_code}\n" -H "$H1" -H "$H2" -H 'MCP-Protocol-Version: 1999-01-01' $U -d '{"jsonrpc":"2.0","id":5,"method":"tools/list"}'
-echo '## SEC-3: the body {"jsonrpc":"2.0"} (neither request nor response)'
-curl -s -w "status %{http_code}\n" -H "$H1" -H "$H2" $U -d '{"jsonrpc":"2.0"}'
+echo '## SEC-3: the bodies {"jsonrpc":"2.0"} (neither request nor response) and null'
+for body in '{"jsonrpc":"2.0"}' 'null'; do
+	curl -s -w " -> status %{http_code}\n" -H "$H1" -H "$H2" $U -d "$body"
+done
 echo '## SEC-5: a 16 MiB initialize body'
 head -c $((16<<20)) /dev/zero | tr '\0' x | sed 's/^/{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"big","version":"/; s/$/"}}}/' > /tmp/repro-proxy-big.json
 curl -s -o /tmp/repro-proxy-big.out -w 'status %{http_code}\n' -H "$H1" -H "$H2" $U --data-binary @/tmp/repro-proxy-big.json; head -c 120 /tmp/repro-proxy-big.out; echo

@@ -38,6 +38,7 @@ type Server struct {
 	sdk     http.Handler
 	handler http.Handler
 	st      state
+	rte     routingState // the routing tools' part of /stats (rte_tools.go)
 
 	done      chan struct{} // closed when Close starts: releases every wedge
 	closeOnce sync.Once
@@ -65,6 +66,7 @@ func NewWithHooks(opts Options, hooks Hooks) *Server {
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "counter", Version: "v1"}, &mcp.ServerOptions{Logger: log})
 	s.mcp.AddReceivingMiddleware(s.observe)
 	s.addTools()
+	s.addRoutingTools(s.mcp)
 	if hooks.Tools != nil {
 		hooks.Tools(s, s.mcp)
 	}

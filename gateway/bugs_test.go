@@ -11,20 +11,23 @@ import (
 func TestBugPolicyFlipsExactlyItsHooks(t *testing.T) {
 	d := &downstream{id: "session-1", identity: "alice"}
 	hooks := map[string]func(bugPolicy) any{
-		"poolKey":                   func(p bugPolicy) any { return p.poolKey(d, "counter") },
-		"poolsOutliveSessions":      func(p bugPolicy) any { return p.poolsOutliveSessions() },
-		"passThroughServers":        func(p bugPolicy) any { return p.passThroughServers() },
-		"parkOnDelete":              func(p bugPolicy) any { return p.parkOnDelete() },
-		"deleteEvictsIdentity":      func(p bugPolicy) any { return p.deleteEvictsIdentity() },
-		"forwardCallerCredentials":  func(p bugPolicy) any { return p.forwardCallerCredentials() },
-		"evictOnUpstreamChange":     func(p bugPolicy) any { return p.evictOnUpstreamChange() },
-		"hangSessionlessGET":        func(p bugPolicy) any { return p.hangSessionlessGET() },
-		"boundShutdownCloses":       func(p bugPolicy) any { return p.boundShutdownCloses() },
-		"lookUpOtherReplicas":       func(p bugPolicy) any { return p.lookUpOtherReplicas() },
-		"waitOnDeadOwner":           func(p bugPolicy) any { return p.waitOnDeadOwner() },
-		"cancelAbandonedCalls":      func(p bugPolicy) any { return p.cancelAbandonedCalls() },
-		"boundForwardWait":          func(p bugPolicy) any { return p.boundForwardWait() },
-		"releaseClaimsAtDrainStart": func(p bugPolicy) any { return p.releaseClaimsAtDrainStart() },
+		"poolKey":                     func(p bugPolicy) any { return p.poolKey(d, "counter") },
+		"poolsOutliveSessions":        func(p bugPolicy) any { return p.poolsOutliveSessions() },
+		"passThroughServers":          func(p bugPolicy) any { return p.passThroughServers() },
+		"parkOnDelete":                func(p bugPolicy) any { return p.parkOnDelete() },
+		"deleteEvictsIdentity":        func(p bugPolicy) any { return p.deleteEvictsIdentity() },
+		"forwardCallerCredentials":    func(p bugPolicy) any { return p.forwardCallerCredentials() },
+		"evictOnUpstreamChange":       func(p bugPolicy) any { return p.evictOnUpstreamChange() },
+		"hangSessionlessGET":          func(p bugPolicy) any { return p.hangSessionlessGET() },
+		"boundShutdownCloses":         func(p bugPolicy) any { return p.boundShutdownCloses() },
+		"lookUpOtherReplicas":         func(p bugPolicy) any { return p.lookUpOtherReplicas() },
+		"waitOnDeadOwner":             func(p bugPolicy) any { return p.waitOnDeadOwner() },
+		"cancelAbandonedCalls":        func(p bugPolicy) any { return p.cancelAbandonedCalls() },
+		"boundForwardWait":            func(p bugPolicy) any { return p.boundForwardWait() },
+		"releaseClaimsAtDrainStart":   func(p bugPolicy) any { return p.releaseClaimsAtDrainStart() },
+		"broadcastToUpstreamSessions": func(p bugPolicy) any { return p.broadcastToUpstreamSessions() },
+		"matchAnswersByID":            func(p bugPolicy) any { return p.matchAnswersByID() },
+		"forwardCancellations":        func(p bugPolicy) any { return p.forwardCancellations() },
 	}
 	want := map[Bug][]string{
 		BugSharedUpstream:          {"passThroughServers", "poolKey", "poolsOutliveSessions"},
@@ -39,6 +42,9 @@ func TestBugPolicyFlipsExactlyItsHooks(t *testing.T) {
 		BugDeleteEvictsIdentity:    {"deleteEvictsIdentity"},
 		BugForwardCredentials:      {"forwardCallerCredentials"},
 		BugKeepClaimsWhileDraining: {"releaseClaimsAtDrainStart"},
+		BugBroadcastNotifications:  {"broadcastToUpstreamSessions", "passThroughServers"},
+		BugUnmappedIDs:             {"matchAnswersByID", "passThroughServers"},
+		BugDropCancel:              {"forwardCancellations"},
 	}
 
 	correct := bugPolicy{bug: BugNone}

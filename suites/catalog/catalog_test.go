@@ -79,6 +79,9 @@ func TestKnownBugMapping(t *testing.T) {
 		"delete-evicts-identity":     {"EVI-4"},
 		"forward-credentials":        {"ISO-7"},
 		"keep-claims-while-draining": {"SHD-5"},
+		"broadcast-notifications":    {"RTE-1", "RTE-7"},
+		"unmapped-ids":               {"RTE-5"},
+		"drop-cancel":                {"RTE-6"},
 	}
 	for bug, ids := range want {
 		if got := c.ExpectedFailures(bug); !slices.Equal(got, ids) {

@@ -23,6 +23,9 @@ type Options struct {
 	ProtocolVersion string
 	// NoStandaloneSSE skips the GET stream the SDK opens after initialize.
 	NoStandaloneSSE bool
+	// Client sets the go-sdk client's handlers (elicitation, sampling,
+	// progress, notifications) and capabilities; nil for none.
+	Client *mcp.ClientOptions
 }
 
 // Session is an initialized go-sdk client session with a gateway endpoint.
@@ -51,7 +54,7 @@ func Connect(ctx context.Context, endpoint string, opts Options) (*Session, erro
 		MaxRetries:           -1, // a failure is evidence, not something to paper over
 		DisableStandaloneSSE: opts.NoStandaloneSSE,
 	}
-	c := mcp.NewClient(&mcp.Implementation{Name: "mcpconf", Version: "v1"}, nil)
+	c := mcp.NewClient(&mcp.Implementation{Name: "mcpconf", Version: "v1"}, opts.Client)
 	var sopts *mcp.ClientSessionOptions
 	if opts.ProtocolVersion != "" {
 		sopts = &mcp.ClientSessionOptions{ProtocolVersion: opts.ProtocolVersion}

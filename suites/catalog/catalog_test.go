@@ -72,7 +72,7 @@ func TestKnownBugMapping(t *testing.T) {
 		"hanging-get":        {"TRN-1", "TRN-1s"},         // TRN-1s refines TRN-1
 		"unbounded-shutdown": {"SHD-1", "SHD-2", "SHD-3"}, // SHD-3: closing a session with a wedged call waits for it
 		// Every XPD spec that routes a session through a non-owner.
-		"local-lookup":               {"XPD-1", "XPD-2", "XPD-3", "XPD-6", "XPD-7"},
+		"local-lookup":               {"XPD-1", "XPD-2", "XPD-3", "XPD-6", "XPD-7", "RTE-2", "RTE-4"},
 		"dead-owner-hang":            {"XPD-5", "XPD-8"}, // XPD-8: a stalled owner is dead once its heartbeat lapses
 		"no-cancel-on-disconnect":    {"TRN-10"},
 		"frozen-owner-hang":          {"XPD-8"},

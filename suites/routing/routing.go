@@ -377,6 +377,74 @@ var _ = conformance.Describe("RTE", func() {
 		})
 	})
 
+	// Through a replica that does not own the session: the request and its
+	// call stream are forwarded to the owner, and what the upstream sends
+	// on that stream must come back through the non-owner (XPD-7's
+	// forwarded stream, now carrying messages).
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("RTE-2", "an elicitation asked and answered through a non-owner replica completes the owner's upstream request", func(ctx SpecContext) {
+			fixture.RequireMessages(targetconf.MessageElicitation)
+			up := fixture.Counter("counter")
+			gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
+			path := r.Path("counter")
+			owner := gw.RawAt(0, "")
+			owner.Capabilities = map[string]any{"elicitation": map[string]any{}}
+			hs, err := owner.Initialize(ctx, path)
+			Expect(err).NotTo(HaveOccurred())
+			via := gw.RawAt(1, "")
+			via.ProtocolVersion = owner.ProtocolVersion
+			stream, err := via.OpenPost(ctx, path, hs.SessionID, via.Request("tools/call", map[string]any{"name": r.Tool("counter", "ask"), "arguments": map[string]any{}}), callBound)
+			Expect(err).NotTo(HaveOccurred(), "tools/call through %s", gw.Replica(1).ID())
+			DeferCleanup(stream.Close)
+			var req client.Message
+			Eventually(ctx, func(g Gomega) {
+				g.Expect(findMethod(stream.Messages(), "elicitation/create", &req)).To(BeTrue(), "the call stream through %s carries no elicitation/create: %s", gw.Replica(1).ID(), client.Clip(stream.Received(), 400))
+			}).WithTimeout(callBound).Should(Succeed())
+			res, err := via.Post(ctx, path, hs.SessionID, answerBody(req.ID, "through-"+gw.Replica(1).ID()))
+			Expect(err).NotTo(HaveOccurred())
+			conformance.Evidencef("answer through "+gw.Replica(1).ID(), "id %s: %d", req.ID, res.Status)
+			var final *client.Message
+			Eventually(ctx, func(g Gomega) {
+				final = findResponse(stream.Messages())
+				g.Expect(final).NotTo(BeNil())
+			}).WithTimeout(callBound).Should(Succeed())
+			Expect(final.Error).To(BeNil())
+			Expect(answered(up.Stats(ctx))).To(Equal([]string{"through-" + gw.Replica(1).ID()}), "upstream truth: the answers its elicitation got")
+			steps.RecordOwnership(ctx, gw, "after the call")
+		}, fixture.MultiReplica())
+	})
+
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("RTE-4", "progress of a call made through a non-owner replica arrives on that call's stream before its result", func(ctx SpecContext) {
+			fixture.RequireMessages(targetconf.MessageProgress)
+			up := fixture.Counter("counter")
+			gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
+			path := r.Path("counter")
+			owner := gw.RawAt(0, "")
+			hs, err := owner.Initialize(ctx, path)
+			Expect(err).NotTo(HaveOccurred())
+			via := gw.RawAt(1, "")
+			via.ProtocolVersion = owner.ProtocolVersion
+			body := []byte(fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":%q,"arguments":{"steps":3},"_meta":{"progressToken":"p"}}}`, r.Tool("counter", "slow")))
+			stream, err := via.OpenPost(ctx, path, hs.SessionID, body, callBound)
+			Expect(err).NotTo(HaveOccurred())
+			DeferCleanup(stream.Close)
+			Eventually(ctx, stream.Ended()).WithTimeout(callBound).Should(BeClosed())
+			var before int
+			for _, m := range stream.Messages() {
+				if m.Method == "" {
+					break
+				}
+				if m.Method == "notifications/progress" {
+					before++
+				}
+			}
+			conformance.Evidencef("call stream through "+gw.Replica(1).ID(), "%d progress notifications before the result: %s", before, client.Clip(stream.Received(), 400))
+			Expect(findResponse(stream.Messages())).NotTo(BeNil(), "no result")
+			Expect(before).To(Equal(3), "progress notifications before the result, through the non-owner")
+		}, fixture.MultiReplica())
+	})
+
 	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("RTE-8", "session ids and bearer tokens do not appear in the replica's log at info level or above", func(ctx SpecContext) {
 			up := fixture.Counter("counter")

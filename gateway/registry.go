@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -87,7 +88,7 @@ type registry struct {
 
 	// relayProgress relays a progress notification of an upstream session
 	// in stream order (relay_progress.go); nil relays none.
-	relayProgress func(*upstreamSession, *mcp.ProgressNotificationParams)
+	relayProgress func(s *upstreamSession, method string, params json.RawMessage)
 	// clients finds the upstream session of a go-sdk client session, for
 	// what the upstream sends the gateway (relay.go).
 	clients sync.Map // *mcp.ClientSession -> *upstreamSession
@@ -247,7 +248,7 @@ func (r *registry) connect(ctx context.Context, s *upstreamSession) (*mcp.Client
 		return nil, err
 	}
 	if r.relayProgress != nil {
-		httpClient = progressRelayClient(httpClient, func(p *mcp.ProgressNotificationParams) { r.relayProgress(s, p) })
+		httpClient = progressRelayClient(httpClient, func(method string, params json.RawMessage) { r.relayProgress(s, method, params) })
 	}
 	var transport mcp.Transport
 	switch s.def.Transport {

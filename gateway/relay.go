@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -124,9 +125,32 @@ func (g *Gateway) relayClientOptions() *mcp.ClientOptions {
 	}
 }
 
+// relayInStream relays a notification of an upstream session as its event
+// stream is read (relay_progress.go): progress to the call that carried its
+// token, list and resource notifications as relayNotification does.
+func (g *Gateway) relayInStream(s *upstreamSession, method string, params json.RawMessage) {
+	switch method {
+	case "notifications/progress":
+		var p mcp.ProgressNotificationParams
+		if json.Unmarshal(params, &p) == nil {
+			g.relayProgress(s, &p)
+		}
+	case "notifications/tools/list_changed":
+		g.relayNotificationOf(s, method, true, func(ctx context.Context, ss *mcp.ServerSession) error {
+			return notifyone.ToolListChanged(ctx, ss)
+		})
+	case "notifications/resources/updated":
+		var p mcp.ResourceUpdatedNotificationParams
+		if json.Unmarshal(params, &p) == nil {
+			g.relayNotificationOf(s, method, true, func(ctx context.Context, ss *mcp.ServerSession) error {
+				return notifyone.ResourceUpdated(ctx, ss, p.URI)
+			})
+		}
+	}
+}
+
 // relayProgress sends an upstream session's progress notification to the
-// call whose request carried its token, on that call's stream; it runs as
-// the notification is read (relay_progress.go).
+// call whose request carried its token, on that call's stream.
 func (g *Gateway) relayProgress(s *upstreamSession, p *mcp.ProgressNotificationParams) {
 	d := g.sessions.get(s.downstream)
 	if d == nil || d.server == nil {
@@ -157,6 +181,10 @@ func (g *Gateway) relayTargets(cs *mcp.ClientSession, broadcastable bool) (*upst
 	if s == nil {
 		return nil, nil
 	}
+	return s, g.relayTargetsOf(s, broadcastable)
+}
+
+func (g *Gateway) relayTargetsOf(s *upstreamSession, broadcastable bool) []relayTarget {
 	owners := []string{s.downstream}
 	if broadcastable && g.policy.broadcastToUpstreamSessions() {
 		owners = g.broadcastOwners(s.def.ID)
@@ -175,7 +203,7 @@ func (g *Gateway) relayTargets(cs *mcp.ClientSession, broadcastable bool) (*upst
 		}
 		out = append(out, t)
 	}
-	return s, out
+	return out
 }
 
 // relayRequest asks a server-to-client request of the owning downstream
@@ -223,11 +251,23 @@ func relayRequest[R any](g *Gateway, cs *mcp.ClientSession, method string, ask f
 // owning downstream session (every holder, under broadcast-notifications,
 // for the kinds that bug broadcasts).
 func (g *Gateway) relayNotification(cs *mcp.ClientSession, method string, broadcastable bool, send func(context.Context, *mcp.ServerSession) error) {
-	s, targets := g.relayTargets(cs, broadcastable)
-	for _, t := range targets {
-		if err := send(t.ctx, t.d.server); err != nil {
-			g.log.Debug("notification not delivered downstream", "upstream", s.def.ID, "method", method, "err", err)
-		}
+	if s := g.registry.byClient(cs); s != nil {
+		g.relayNotificationOf(s, method, broadcastable, send)
+	}
+}
+
+func (g *Gateway) relayNotificationOf(s *upstreamSession, method string, broadcastable bool, send func(context.Context, *mcp.ServerSession) error) {
+	for _, t := range g.relayTargetsOf(s, broadcastable) {
+		err := send(t.ctx, t.d.server)
 		t.cancel()
+		if err != nil && t.ctx != nil {
+			// Its call ended meanwhile: the session's GET stream, if any.
+			ctx, cancel := context.WithTimeout(t.d.ctx, relayTimeout)
+			err = send(ctx, t.d.server)
+			cancel()
+		}
+		if err != nil {
+			g.log.Debug("notification not delivered downstream", "session", t.d.id, "upstream", s.def.ID, "method", method, "err", err)
+		}
 	}
 }

@@ -6,24 +6,31 @@ import (
 	"io"
 	"net/http"
 	"strings"
-
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // Progress must reach the client before the result of the call it is about
-// (RTE-4). go-sdk's client hands a call its response as soon as it is read,
-// but queues notifications for a handler goroutine, so a progress handler
-// may run after the call has returned and its downstream stream has closed.
-// The gateway therefore takes progress notifications out of an upstream
-// session's event streams as the SDK reads them: each is relayed there and
-// then, in stream order, and the SDK sees an SSE comment in its place.
+// (RTE-4), and a notification sent on a call's stream must not be lost
+// when that call ends (RTE-7). go-sdk's client hands a call its response as
+// soon as it is read, but queues notifications for a handler goroutine, so
+// a handler may run after the call has returned and its downstream stream
+// has closed. The gateway therefore takes the notifications it relays out
+// of an upstream session's event streams as the SDK reads them: each is
+// relayed there and then, in stream order, and the SDK sees an SSE comment
+// in its place.
+
+// streamRelayed are the notifications taken out of upstream streams.
+var streamRelayed = map[string]bool{
+	"notifications/progress":           true,
+	"notifications/tools/list_changed": true,
+	"notifications/resources/updated":  true,
+}
 
 // maxEventBytes bounds one buffered event; a longer one passes untouched.
 const maxEventBytes = 1 << 20
 
 // progressRelayClient returns c, with the event streams of its responses
 // relayed through relay.
-func progressRelayClient(c *http.Client, relay func(*mcp.ProgressNotificationParams)) *http.Client {
+func progressRelayClient(c *http.Client, relay func(method string, params json.RawMessage)) *http.Client {
 	out := *c
 	base := c.Transport
 	if base == nil {
@@ -35,7 +42,7 @@ func progressRelayClient(c *http.Client, relay func(*mcp.ProgressNotificationPar
 
 type progressRelayTransport struct {
 	base  http.RoundTripper
-	relay func(*mcp.ProgressNotificationParams)
+	relay func(method string, params json.RawMessage)
 }
 
 func (t progressRelayTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -51,7 +58,7 @@ func (t progressRelayTransport) RoundTrip(req *http.Request) (*http.Response, er
 // out the progress notifications.
 type progressRelayBody struct {
 	io.ReadCloser
-	relay   func(*mcp.ProgressNotificationParams)
+	relay   func(method string, params json.RawMessage)
 	pending []byte // read, not yet a whole event
 	out     []byte // processed, not yet returned
 	err     error
@@ -89,8 +96,8 @@ func (b *progressRelayBody) drain() {
 		}
 		event := b.pending[:end+sep]
 		b.pending = b.pending[end+sep:]
-		if params := progressParams(event); params != nil {
-			b.relay(params)
+		if method, params, ok := relayedNotification(event); ok {
+			b.relay(method, params)
 			b.out = append(b.out, ":\n\n"...)
 			continue
 		}
@@ -112,11 +119,11 @@ func eventEnd(b []byte) (int, int) {
 	return -1, 0
 }
 
-// progressParams returns the params of an event carrying a progress
-// notification, or nil.
-func progressParams(event []byte) *mcp.ProgressNotificationParams {
-	if !bytes.Contains(event, []byte("notifications/progress")) {
-		return nil
+// relayedNotification returns the method and params of an event carrying
+// a notification of streamRelayed.
+func relayedNotification(event []byte) (string, json.RawMessage, bool) {
+	if !bytes.Contains(event, []byte("notifications/")) {
+		return "", nil, false
 	}
 	var data []byte
 	for line := range bytes.SplitSeq(event, []byte("\n")) {
@@ -125,12 +132,12 @@ func progressParams(event []byte) *mcp.ProgressNotificationParams {
 		}
 	}
 	var msg struct {
-		ID     json.RawMessage                 `json:"id"`
-		Method string                          `json:"method"`
-		Params *mcp.ProgressNotificationParams `json:"params"`
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+		Params json.RawMessage `json:"params"`
 	}
-	if json.Unmarshal(data, &msg) != nil || msg.Method != "notifications/progress" || len(msg.ID) > 0 || msg.Params == nil {
-		return nil
+	if json.Unmarshal(data, &msg) != nil || !streamRelayed[msg.Method] || len(msg.ID) > 0 {
+		return "", nil, false
 	}
-	return msg.Params
+	return msg.Method, msg.Params, true
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"io"
 	"strings"
 	"testing"
@@ -18,7 +19,11 @@ func TestProgressRelayBodyTakesOutProgressInOrder(t *testing.T) {
 		"event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{}}\n\n"
 	var relayed []float64
 	var sawResultBeforeRelay bool
-	body := &progressRelayBody{ReadCloser: io.NopCloser(iotest.OneByteReader(strings.NewReader(stream))), relay: func(p *mcp.ProgressNotificationParams) {
+	body := &progressRelayBody{ReadCloser: io.NopCloser(iotest.OneByteReader(strings.NewReader(stream))), relay: func(method string, params json.RawMessage) {
+		var p mcp.ProgressNotificationParams
+		if method != "notifications/progress" || json.Unmarshal(params, &p) != nil {
+			t.Errorf("relayed %s %s", method, params)
+		}
 		relayed = append(relayed, p.Progress)
 	}}
 	var out strings.Builder

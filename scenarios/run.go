@@ -44,6 +44,11 @@ type Options struct {
 	// opens: how the gateway under test takes a token (the fixture's
 	// Gateway.Options).
 	Client func(client.Options) client.Options
+	// Route and Tool, when set, map the scenario's route and tool names
+	// (written for the reference gateway: /mcp, <upstream>.<tool>) to the
+	// gateway under test's.
+	Route func(route string) string
+	Tool  func(name string) string
 }
 
 // Run replays the scenario against the gateway at baseURL, writing the
@@ -83,6 +88,9 @@ func runStep(ctx context.Context, sc *Scenario, st Step, n int, baseURL string, 
 		if route == "" {
 			route = sc.Route
 		}
+		if opts.Route != nil {
+			route = opts.Route(route)
+		}
 		copts := client.Options{Token: st.Token, NoStandaloneSSE: true}
 		if opts.Client != nil {
 			copts = opts.Client(copts)
@@ -97,8 +105,12 @@ func runStep(ctx context.Context, sc *Scenario, st Step, n int, baseURL string, 
 		s := sessions[st.Session]
 		var values []string
 		last := 0
+		tool := st.Call
+		if opts.Tool != nil {
+			tool = opts.Tool(tool)
+		}
 		for range max(1, st.Times) {
-			v, err := s.Call(ctx, st.Call, st.Args)
+			v, err := s.Call(ctx, tool, st.Args)
 			if err != nil {
 				return err
 			}

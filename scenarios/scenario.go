@@ -22,6 +22,10 @@ import (
 //go:embed *.yaml
 var bundled embed.FS
 
+// DefaultRoute is the route a scenario's sessions open on unless it names
+// one: the reference gateway's aggregate route.
+const DefaultRoute = "/mcp"
+
 // Scenario is one scenario file.
 type Scenario struct {
 	// Name identifies the scenario (defaults to the file name).
@@ -76,7 +80,7 @@ func Parse(data []byte, name string) (*Scenario, error) {
 		sc.Name = name
 	}
 	if sc.Route == "" {
-		sc.Route = "/mcp"
+		sc.Route = DefaultRoute
 	}
 	if err := sc.validate(); err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)

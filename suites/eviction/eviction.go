@@ -43,18 +43,20 @@ var _ = conformance.Describe("EVI", func() {
 		})
 	})
 
-	conformance.It("EVI-2", "a deleted session id gets 404 on POST, GET and DELETE", func(ctx SpecContext) {
-		up := fixture.Counter("counter")
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
-		raw := gw.Raw("")
-		hs, err := raw.Initialize(ctx, "/mcp")
-		Expect(err).NotTo(HaveOccurred())
-		call, err := raw.CallTool(ctx, "/mcp", hs.SessionID, "counter.increment", map[string]any{"by": 1})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(call.Status).To(Equal(200), "tools/call before DELETE: %s", call.Body)
-		steps.DeleteSession(ctx, gw.Raw(""), "/mcp", hs.SessionID)
+	fixture.OnAnyRoute(func(r fixture.Route) {
+		r.It("EVI-2", "a deleted session id gets 404 on POST, GET and DELETE", func(ctx SpecContext) {
+			up := fixture.Counter("counter")
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
+			raw := gw.Raw("")
+			hs, err := raw.Initialize(ctx, r.Path("counter"))
+			Expect(err).NotTo(HaveOccurred())
+			call, err := raw.CallTool(ctx, r.Path("counter"), hs.SessionID, r.Tool("counter", "increment"), map[string]any{"by": 1})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(call.Status).To(Equal(200), "tools/call before DELETE: %s", call.Body)
+			steps.DeleteSession(ctx, gw.Raw(""), r.Path("counter"), hs.SessionID)
 
-		steps.ExpectGone(ctx, raw, "/mcp", hs.SessionID)
+			steps.ExpectGoneOn(ctx, raw, r, hs.SessionID)
+		})
 	})
 
 	fixture.ForEachRoute(func(r fixture.Route) {
@@ -72,23 +74,27 @@ var _ = conformance.Describe("EVI", func() {
 		})
 	})
 
-	conformance.It("EVI-4", "deleting one session leaves another's upstream session and state alone", func(ctx SpecContext) {
-		up := fixture.Counter("counter")
-		// A and B are different users where the target has auth, so each
-		// holds an upstream session of its own even behind an identity pool.
-		tokens, token := steps.Identities(2)
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), Tokens: tokens})
-		deleteLeavesOther(ctx, gw, up, token(0), token(1))
+	fixture.OnAnyRoute(func(r fixture.Route) {
+		r.It("EVI-4", "deleting one session leaves another's upstream session and state alone", func(ctx SpecContext) {
+			up := fixture.Counter("counter")
+			// A and B are different users where the target has auth, so each
+			// holds an upstream session of its own even behind an identity pool.
+			tokens, token := steps.Identities(2)
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), Tokens: tokens})
+			deleteLeavesOther(ctx, gw, r, up, token(0), token(1))
+		})
 	})
 
-	conformance.It("EVI-4", "deleting one session leaves another session of the same identity alone", func(ctx SpecContext) {
-		up := fixture.Counter("counter")
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{
-			Upstreams: fixture.Upstreams(up),
-			Tokens:    map[string]string{"tok-alice": "alice"},
+	fixture.OnAnyRoute(func(r fixture.Route) {
+		r.It("EVI-4", "deleting one session leaves another session of the same identity alone", func(ctx SpecContext) {
+			up := fixture.Counter("counter")
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{
+				Upstreams: fixture.Upstreams(up),
+				Tokens:    map[string]string{"tok-alice": "alice"},
+			})
+			conformance.Evidence("identity", "alice (both sessions)")
+			deleteLeavesOther(ctx, gw, r, up, "tok-alice", "tok-alice")
 		})
-		conformance.Evidence("identity", "alice (both sessions)")
-		deleteLeavesOther(ctx, gw, up, "tok-alice", "tok-alice")
 	})
 
 	fixture.ForEachRoute(func(r fixture.Route) {
@@ -183,28 +189,30 @@ var _ = conformance.Describe("EVI", func() {
 		})
 	})
 
-	conformance.It("EVI-6", "changing name, description and tags keeps the upstream session", func(ctx SpecContext) {
-		fixture.RequireUpstreamChanges("change")
-		up := fixture.Counter("counter")
-		def := up.Upstream()
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: []driver.Upstream{def}})
-		s := gw.Connect(ctx, "/mcp", client.Options{})
-		steps.IncrementTimes(ctx, s, "counter.", 3)
-		before := up.Stats(ctx)
-		held := steps.LiveIDs(before)
-		Expect(held).To(HaveLen(1))
+	fixture.OnAnyRoute(func(r fixture.Route) {
+		r.It("EVI-6", "changing name, description and tags keeps the upstream session", func(ctx SpecContext) {
+			fixture.RequireUpstreamChanges("change")
+			up := fixture.Counter("counter")
+			def := up.Upstream()
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: []driver.Upstream{def}})
+			s := gw.Connect(ctx, r.Path("counter"), client.Options{})
+			steps.IncrementTimes(ctx, s, r.Tools("counter"), 3)
+			before := up.Stats(ctx)
+			held := steps.LiveIDs(before)
+			Expect(held).To(HaveLen(1))
 
-		def.Name, def.Description, def.Tags = "Counter (renamed)", "a cosmetic edit", []string{"cosmetic"}
-		putUpstream(ctx, gw, def)
+			def.Name, def.Description, def.Tags = "Counter (renamed)", "a cosmetic edit", []string{"cosmetic"}
+			putUpstream(ctx, gw, def)
 
-		v, err := s.Increment(ctx, "counter.", 1)
-		Expect(err).NotTo(HaveOccurred())
-		after := up.Stats(ctx)
-		conformance.Evidence("value after the cosmetic change", v)
-		conformance.Evidence("initializes before/after", []int{before.Initializes, after.Initializes})
-		Expect(after.Initializes).To(Equal(before.Initializes), "a cosmetic change should not open a new upstream session")
-		Expect(v).To(Equal(4), "the upstream state should survive a cosmetic change")
-		steps.StillLive(ctx, up, held)
+			v, err := steps.Increment(ctx, s, r.Tools("counter"), 1)
+			Expect(err).NotTo(HaveOccurred())
+			after := up.Stats(ctx)
+			conformance.Evidence("value after the cosmetic change", v)
+			conformance.Evidence("initializes before/after", []int{before.Initializes, after.Initializes})
+			Expect(after.Initializes).To(Equal(before.Initializes), "a cosmetic change should not open a new upstream session")
+			Expect(v).To(Equal(4), "the upstream state should survive a cosmetic change")
+			steps.StillLive(ctx, up, held)
+		})
 	})
 
 	fixture.ForEachRoute(func(r fixture.Route) {
@@ -242,31 +250,33 @@ var _ = conformance.Describe("EVI", func() {
 		})
 	})
 
-	conformance.It("EVI-8", "an idle session expired by the gateway has its upstream sessions closed", func(ctx SpecContext) {
-		fixture.Require(targetconf.SessionTimeout)
-		const idle = 2 * time.Second
-		up := fixture.Counter("counter")
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), SessionTimeout: idle})
-		s := gw.Connect(ctx, "/mcp", client.Options{NoStandaloneSSE: true})
-		steps.IncrementTimes(ctx, s, "counter.", 2)
-		held := steps.LiveIDs(up.Stats(ctx))
-		Expect(held).To(HaveLen(1))
-		conformance.Evidence("session timeout", idle.String())
+	fixture.OnAnyRoute(func(r fixture.Route) {
+		r.It("EVI-8", "an idle session expired by the gateway has its upstream sessions closed", func(ctx SpecContext) {
+			fixture.Require(targetconf.SessionTimeout)
+			const idle = 2 * time.Second
+			up := fixture.Counter("counter")
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), SessionTimeout: idle})
+			s := gw.Connect(ctx, r.Path("counter"), client.Options{NoStandaloneSSE: true})
+			steps.IncrementTimes(ctx, s, r.Tools("counter"), 2)
+			held := steps.LiveIDs(up.Stats(ctx))
+			Expect(held).To(HaveLen(1))
+			conformance.Evidence("session timeout", idle.String())
 
-		steps.EventuallyEnded(ctx, up, held, idle+steps.EvictionBound+time.Second)
+			steps.EventuallyEnded(ctx, up, held, idle+steps.EvictionBound+time.Second)
+		})
 	})
 })
 
 // deleteLeavesOther has session A (tokenA) increment 2 and B (tokenB) 3,
 // deletes A, and expects B's upstream session, as the upstream sees it, to
 // live on with its value and take B's next call.
-func deleteLeavesOther(ctx context.Context, gw *fixture.Gateway, up *fixture.Fake, tokenA, tokenB string) {
+func deleteLeavesOther(ctx context.Context, gw *fixture.Gateway, r fixture.Route, up *fixture.Fake, tokenA, tokenB string) {
 	GinkgoHelper()
-	a := gw.Connect(ctx, "/mcp", client.Options{Token: tokenA})
-	steps.IncrementTimes(ctx, a, "counter.", 2)
+	a := gw.Connect(ctx, r.Path("counter"), client.Options{Token: tokenA})
+	steps.IncrementTimes(ctx, a, r.Tools("counter"), 2)
 	mid := up.Stats(ctx)
-	b := gw.Connect(ctx, "/mcp", client.Options{Token: tokenB})
-	steps.IncrementTimes(ctx, b, "counter.", 3)
+	b := gw.Connect(ctx, r.Path("counter"), client.Options{Token: tokenB})
+	steps.IncrementTimes(ctx, b, r.Tools("counter"), 3)
 	bHeld := steps.NewSessions(mid, up.Stats(ctx))
 	// That B holds an upstream session of its own is isolation, which ISO-1
 	// (ISO-2 for one identity) owns: if it does not, EVI-4 cannot be judged.
@@ -279,7 +289,7 @@ func deleteLeavesOther(ctx context.Context, gw *fixture.Gateway, up *fixture.Fak
 	})
 	initsBefore := up.Stats(ctx).Initializes
 
-	steps.DeleteSession(ctx, gw.Raw(tokenA), "/mcp", a.ID())
+	steps.DeleteSession(ctx, gw.Raw(tokenA), r.Path("counter"), a.ID())
 	Consistently(ctx, func(g Gomega) {
 		st, err := up.FetchStats(ctx)
 		g.Expect(err).NotTo(HaveOccurred())
@@ -287,10 +297,10 @@ func deleteLeavesOther(ctx context.Context, gw *fixture.Gateway, up *fixture.Fak
 		g.Expect(s.EndReason).To(BeEmpty(), "B's upstream session ended when A was deleted")
 	}).WithTimeout(500 * time.Millisecond).WithPolling(50 * time.Millisecond).Should(Succeed())
 
-	v := steps.Get(ctx, b, "counter.")
+	v := steps.Get(ctx, b, r.Tools("counter"))
 	conformance.Evidence("B reads after A's DELETE", v)
 	Expect(v).To(Equal(3))
-	steps.IncrementTimes(ctx, b, "counter.", 1)
+	steps.IncrementTimes(ctx, b, r.Tools("counter"), 1)
 	st := up.Stats(ctx)
 	s, _ := st.Session(bHeld[0].ID)
 	Expect(s.Value).To(Equal(4), "B's calls should still reach its own upstream session")

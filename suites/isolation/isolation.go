@@ -31,20 +31,22 @@ var _ = conformance.Describe("ISO", func() {
 		})
 	})
 
-	conformance.It("ISO-2", "two sessions of one identity (same token) still read 5 and 3", func(ctx SpecContext) {
-		up := fixture.Counter("counter")
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{
-			Upstreams: fixture.Upstreams(up),
-			Tokens:    map[string]string{"tok-alice": "alice"},
-		})
-		a := gw.Connect(ctx, "/mcp", client.Options{Token: "tok-alice"})
-		b := gw.Connect(ctx, "/mcp", client.Options{Token: "tok-alice"})
-		conformance.Evidence("identity", "alice (both sessions)")
+	fixture.OnAnyRoute(func(r fixture.Route) {
+		r.It("ISO-2", "two sessions of one identity (same token) still read 5 and 3", func(ctx SpecContext) {
+			up := fixture.Counter("counter")
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{
+				Upstreams: fixture.Upstreams(up),
+				Tokens:    map[string]string{"tok-alice": "alice"},
+			})
+			a := gw.Connect(ctx, r.Path("counter"), client.Options{Token: "tok-alice"})
+			b := gw.Connect(ctx, r.Path("counter"), client.Options{Token: "tok-alice"})
+			conformance.Evidence("identity", "alice (both sessions)")
 
-		steps.IncrementTimes(ctx, a, "counter.", 5)
-		steps.IncrementTimes(ctx, b, "counter.", 3)
-		steps.ExpectValues(ctx, map[*client.Session]int{a: 5, b: 3}, "counter.")
-		steps.ExpectUpstreamValues(ctx, up, 5, 3)
+			steps.IncrementTimes(ctx, a, r.Tools("counter"), 5)
+			steps.IncrementTimes(ctx, b, r.Tools("counter"), 3)
+			steps.ExpectValues(ctx, map[*client.Session]int{a: 5, b: 3}, r.Tools("counter"))
+			steps.ExpectUpstreamValues(ctx, up, 5, 3)
+		})
 	})
 
 	fixture.ForEachRoute(func(r fixture.Route) {
@@ -69,102 +71,108 @@ var _ = conformance.Describe("ISO", func() {
 		})
 	})
 
-	conformance.It("ISO-4", "one session on two upstreams holds one upstream session on each", func(ctx SpecContext) {
-		c1, c2 := fixture.Counter("c1"), fixture.Counter("c2")
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(c1, c2)})
-		s := gw.Connect(ctx, "/mcp", client.Options{})
+	fixture.OnAggregateRoute(func(r fixture.Route) {
+		r.It("ISO-4", "one session on two upstreams holds one upstream session on each", func(ctx SpecContext) {
+			c1, c2 := fixture.Counter("c1"), fixture.Counter("c2")
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(c1, c2)})
+			s := gw.Connect(ctx, r.Path("c1"), client.Options{})
 
-		steps.IncrementTimes(ctx, s, "c1.", 2)
-		steps.IncrementTimes(ctx, s, "c2.", 3)
-		steps.IncrementTimes(ctx, s, "c1.", 2)
-		v1, err := s.Get(ctx, "c1.")
-		Expect(err).NotTo(HaveOccurred())
-		v2, err := s.Get(ctx, "c2.")
-		Expect(err).NotTo(HaveOccurred())
-		conformance.Evidence("values read", fmt.Sprintf("c1=%d c2=%d", v1, v2))
-		Expect(v1).To(Equal(4), "c1 keeps its own state")
-		Expect(v2).To(Equal(3), "c2 keeps its own state")
+			steps.IncrementTimes(ctx, s, r.Tools("c1"), 2)
+			steps.IncrementTimes(ctx, s, r.Tools("c2"), 3)
+			steps.IncrementTimes(ctx, s, r.Tools("c1"), 2)
+			v1 := steps.Get(ctx, s, r.Tools("c1"))
+			v2 := steps.Get(ctx, s, r.Tools("c2"))
+			conformance.Evidence("values read", fmt.Sprintf("c1=%d c2=%d", v1, v2))
+			Expect(v1).To(Equal(4), "c1 keeps its own state")
+			Expect(v2).To(Equal(3), "c2 keeps its own state")
 
-		for _, f := range []struct {
-			up   *fixture.Fake
-			want int
-		}{{c1, 4}, {c2, 3}} {
-			st := f.up.Stats(ctx)
-			conformance.Evidence("sessions on "+f.up.ID, steps.SessionSummary(st.Live))
-			Expect(st.Live).To(HaveLen(1), "%s should hold exactly one upstream session", f.up.ID)
-			Expect(st.Live[0].Value).To(Equal(f.want))
-		}
-	})
-
-	conformance.It("ISO-5", "eight concurrent first calls create one upstream session", func(ctx SpecContext) {
-		up := fixture.Counter("counter")
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
-		s := gw.Connect(ctx, "/mcp", client.Options{})
-		before := up.Stats(ctx)
-
-		const k = 8
-		errs := steps.Concurrently(k, func(int) error {
-			_, err := s.Increment(ctx, "counter.", 1)
-			return err
+			for _, f := range []struct {
+				up   *fixture.Fake
+				want int
+			}{{c1, 4}, {c2, 3}} {
+				st := f.up.Stats(ctx)
+				conformance.Evidence("sessions on "+f.up.ID, steps.SessionSummary(st.Live))
+				Expect(st.Live).To(HaveLen(1), "%s should hold exactly one upstream session", f.up.ID)
+				Expect(st.Live[0].Value).To(Equal(f.want))
+			}
 		})
-		Expect(errs).To(BeEmpty(), "concurrent first calls failed")
-
-		after := up.Stats(ctx)
-		fresh := steps.NewSessions(before, after)
-		conformance.Evidence("upstream sessions created", steps.SessionSummary(fresh))
-		conformance.Evidence("initializes", after.Initializes-before.Initializes)
-		Expect(fresh).To(HaveLen(1), "%d concurrent first calls should share one new upstream session", k)
-		Expect(after.Initializes - before.Initializes).To(Equal(1))
-		Expect(fresh[0].Value).To(Equal(k))
 	})
 
-	conformance.It("ISO-6", "20 concurrent sessions with interleaved calls end with exact counters", func(ctx SpecContext) {
-		up := fixture.Counter("counter")
-		const sessions = 20
-		// Each session has its own identity when the target has auth, so
-		// this spec isolates misrouting under load from identity pooling
-		// (which ISO-1 and ISO-2 catch).
-		tokens, token := steps.Identities(sessions)
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), Tokens: tokens})
-		ss := make([]*client.Session, sessions)
-		for i := range ss {
-			ss[i] = gw.Connect(ctx, "/mcp", client.Options{NoStandaloneSSE: true, Token: token(i)})
-		}
-		// Session i makes 3+i%5 calls of "by: i+1", two at a time, all
-		// sessions at once: a call landing elsewhere breaks some total.
-		want := make([]int, sessions)
-		errs := steps.Concurrently(sessions, func(i int) error {
-			calls := 3 + i%5
-			want[i] = calls * (i + 1)
-			inner := steps.Concurrently(calls, func(int) error {
-				_, err := ss[i].Increment(ctx, "counter.", i+1)
+	fixture.OnAnyRoute(func(r fixture.Route) {
+		r.It("ISO-5", "eight concurrent first calls create one upstream session", func(ctx SpecContext) {
+			up := fixture.Counter("counter")
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
+			// Counted from before the session opens: a gateway may open the
+			// upstream session at initialize (a pass-through route does) or
+			// at the first call; either way one session must take all k.
+			before := up.Stats(ctx)
+			s := gw.Connect(ctx, r.Path("counter"), client.Options{})
+
+			const k = 8
+			errs := steps.Concurrently(k, func(int) error {
+				_, err := steps.Increment(ctx, s, r.Tools("counter"), 1)
 				return err
-			}, 2)
-			if len(inner) > 0 {
-				return inner[0]
-			}
-			return nil
+			})
+			Expect(errs).To(BeEmpty(), "concurrent first calls failed")
+
+			after := up.Stats(ctx)
+			fresh := steps.NewSessions(before, after)
+			conformance.Evidence("upstream sessions created", steps.SessionSummary(fresh))
+			conformance.Evidence("initializes", after.Initializes-before.Initializes)
+			Expect(fresh).To(HaveLen(1), "%d concurrent first calls should share one new upstream session", k)
+			Expect(after.Initializes - before.Initializes).To(Equal(1))
+			Expect(fresh[0].Value).To(Equal(k))
 		})
-		Expect(errs).To(BeEmpty())
+	})
 
-		got := make([]int, sessions)
-		var mismatches []string
-		for i, s := range ss {
-			v, err := s.Get(ctx, "counter.")
-			Expect(err).NotTo(HaveOccurred())
-			got[i] = v
-			if v != want[i] {
-				mismatches = append(mismatches, fmt.Sprintf("session %d read %d, want %d", i, v, want[i]))
+	fixture.OnAnyRoute(func(r fixture.Route) {
+		r.It("ISO-6", "20 concurrent sessions with interleaved calls end with exact counters", func(ctx SpecContext) {
+			up := fixture.Counter("counter")
+			const sessions = 20
+			// Each session has its own identity when the target has auth, so
+			// this spec isolates misrouting under load from identity pooling
+			// (which ISO-1 and ISO-2 catch).
+			tokens, token := steps.Identities(sessions)
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), Tokens: tokens})
+			ss := make([]*client.Session, sessions)
+			for i := range ss {
+				ss[i] = gw.Connect(ctx, r.Path("counter"), client.Options{NoStandaloneSSE: true, Token: token(i)})
 			}
-		}
-		conformance.Evidence("final values", fmt.Sprint(got))
-		Expect(mismatches).To(BeEmpty(), "some calls landed on another session's upstream session")
+			// Session i makes 3+i%5 calls of "by: i+1", two at a time, all
+			// sessions at once: a call landing elsewhere breaks some total.
+			want := make([]int, sessions)
+			errs := steps.Concurrently(sessions, func(i int) error {
+				calls := 3 + i%5
+				want[i] = calls * (i + 1)
+				inner := steps.Concurrently(calls, func(int) error {
+					_, err := steps.Increment(ctx, ss[i], r.Tools("counter"), i+1)
+					return err
+				}, 2)
+				if len(inner) > 0 {
+					return inner[0]
+				}
+				return nil
+			})
+			Expect(errs).To(BeEmpty())
 
-		var upstreamValues []int
-		for _, l := range up.Stats(ctx).Live {
-			upstreamValues = append(upstreamValues, l.Value)
-		}
-		Expect(upstreamValues).To(ConsistOf(want), "the upstream's per-session values should match the downstream sessions one to one")
+			got := make([]int, sessions)
+			var mismatches []string
+			for i, s := range ss {
+				v := steps.Get(ctx, s, r.Tools("counter"))
+				got[i] = v
+				if v != want[i] {
+					mismatches = append(mismatches, fmt.Sprintf("session %d read %d, want %d", i, v, want[i]))
+				}
+			}
+			conformance.Evidence("final values", fmt.Sprint(got))
+			Expect(mismatches).To(BeEmpty(), "some calls landed on another session's upstream session")
+
+			var upstreamValues []int
+			for _, l := range up.Stats(ctx).Live {
+				upstreamValues = append(upstreamValues, l.Value)
+			}
+			Expect(upstreamValues).To(ConsistOf(want), "the upstream's per-session values should match the downstream sessions one to one")
+		})
 	})
 
 	fixture.ForEachRoute(func(r fixture.Route) {

@@ -64,23 +64,25 @@ var _ = conformance.Describe("SEC", func() {
 		})
 	})
 
-	conformance.It("SEC-2", "session ids are visible ASCII with at least 128 bits of randomness", func(ctx SpecContext) {
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
-		const n = 64
-		ids := make([]string, 0, n)
-		seen := map[string]bool{}
-		for range n {
-			hs, err := gw.Raw("").Initialize(ctx, "/mcp")
-			Expect(err).NotTo(HaveOccurred())
-			Expect(steps.VisibleASCII(hs.SessionID)).To(BeTrue(), "session id %q has bytes outside visible ASCII (0x21-0x7E)", hs.SessionID)
-			Expect(seen[hs.SessionID]).To(BeFalse(), "session id %s was issued twice", hs.SessionID)
-			seen[hs.SessionID] = true
-			ids = append(ids, hs.SessionID)
-		}
-		bits, alphabet, varying := steps.RandomnessBits(ids)
-		conformance.Evidence("sample ids", ids[:3])
-		conformance.Evidencef("estimated randomness", "%.0f bits (%d varying positions over an alphabet of %d, from %d ids)", bits, varying, alphabet, n)
-		Expect(bits).To(BeNumerically(">=", 128), "session ids should carry at least 128 bits of randomness")
+	fixture.OnAnyRoute(func(r fixture.Route) {
+		r.It("SEC-2", "session ids are visible ASCII with at least 128 bits of randomness", func(ctx SpecContext) {
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+			const n = 64
+			ids := make([]string, 0, n)
+			seen := map[string]bool{}
+			for range n {
+				hs, err := gw.Raw("").Initialize(ctx, r.Path("counter"))
+				Expect(err).NotTo(HaveOccurred())
+				Expect(steps.VisibleASCII(hs.SessionID)).To(BeTrue(), "session id %q has bytes outside visible ASCII (0x21-0x7E)", hs.SessionID)
+				Expect(seen[hs.SessionID]).To(BeFalse(), "session id %s was issued twice", hs.SessionID)
+				seen[hs.SessionID] = true
+				ids = append(ids, hs.SessionID)
+			}
+			bits, alphabet, varying := steps.RandomnessBits(ids)
+			conformance.Evidence("sample ids", ids[:3])
+			conformance.Evidencef("estimated randomness", "%.0f bits (%d varying positions over an alphabet of %d, from %d ids)", bits, varying, alphabet, n)
+			Expect(bits).To(BeNumerically(">=", 128), "session ids should carry at least 128 bits of randomness")
+		})
 	})
 
 	fixture.ForEachRoute(func(r fixture.Route) {
@@ -142,99 +144,101 @@ var _ = conformance.Describe("SEC", func() {
 		})
 	})
 
-	conformance.It("SEC-4", "admin endpoints reject callers without the admin token", func(ctx SpecContext) {
-		fixture.Require(targetconf.AdminAPI)
-		up := fixture.Counter("counter")
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
-		evil := []byte(`{"id":"evil","url":"http://127.0.0.1:1/mcp"}`)
-		for _, token := range []string{"", "not-the-admin-token"} {
-			raw := gw.Raw(token)
-			want := []int{401}
-			if token != "" {
-				want = []int{401, 403}
+	fixture.OnAnyRoute(func(r fixture.Route) {
+		r.It("SEC-4", "admin endpoints reject callers without the admin token", func(ctx SpecContext) {
+			fixture.Require(targetconf.AdminAPI)
+			up := fixture.Counter("counter")
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
+			evil := []byte(`{"id":"evil","url":"http://127.0.0.1:1/mcp"}`)
+			for _, token := range []string{"", "not-the-admin-token"} {
+				raw := gw.Raw(token)
+				want := []int{401}
+				if token != "" {
+					want = []int{401, 403}
+				}
+				for _, c := range []struct {
+					method, path string
+					body         []byte
+				}{
+					{http.MethodGet, "/admin/upstreams", nil},
+					{http.MethodPut, "/admin/upstreams/evil", evil},
+					{http.MethodDelete, "/admin/upstreams/counter", nil},
+					{http.MethodGet, "/admin/sessions", nil},
+				} {
+					res, err := raw.Do(ctx, c.method, c.path, http.Header{"Content-Type": {"application/json"}}, c.body)
+					Expect(err).NotTo(HaveOccurred())
+					conformance.Evidencef(c.method+" "+c.path+" token="+steps.OrNone(token), "%d", res.Status)
+					Expect(res.Status).To(BeElementOf(want), "%s %s with token %q", c.method, c.path, steps.OrNone(token))
+				}
 			}
-			for _, c := range []struct {
-				method, path string
-				body         []byte
-			}{
-				{http.MethodGet, "/admin/upstreams", nil},
-				{http.MethodPut, "/admin/upstreams/evil", evil},
-				{http.MethodDelete, "/admin/upstreams/counter", nil},
-				{http.MethodGet, "/admin/sessions", nil},
-			} {
-				res, err := raw.Do(ctx, c.method, c.path, http.Header{"Content-Type": {"application/json"}}, c.body)
-				Expect(err).NotTo(HaveOccurred())
-				conformance.Evidencef(c.method+" "+c.path+" token="+steps.OrNone(token), "%d", res.Status)
-				Expect(res.Status).To(BeElementOf(want), "%s %s with token %q", c.method, c.path, steps.OrNone(token))
-			}
-		}
-		// Nothing changed: the upstream is still there and still works.
-		res, err := gw.Raw(gw.AdminToken).Do(ctx, http.MethodGet, "/admin/upstreams", nil, nil)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(res.Status).To(Equal(200))
-		Expect(string(res.Body)).NotTo(ContainSubstring("evil"))
-		Expect(string(res.Body)).To(ContainSubstring(`"counter"`))
-		s := gw.Connect(ctx, "/mcp", client.Options{NoStandaloneSSE: true})
-		steps.IncrementTimes(ctx, s, "counter.", 1)
-		// Replica-to-replica requests are the next spec's.
-	})
+			// Nothing changed: the upstream is still there and still works.
+			res, err := gw.Raw(gw.AdminToken).Do(ctx, http.MethodGet, "/admin/upstreams", nil, nil)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(res.Status).To(Equal(200))
+			Expect(string(res.Body)).NotTo(ContainSubstring("evil"))
+			Expect(string(res.Body)).To(ContainSubstring(`"counter"`))
+			s := gw.Connect(ctx, r.Path("counter"), client.Options{NoStandaloneSSE: true})
+			steps.IncrementTimes(ctx, s, r.Tools("counter"), 1)
+			// Replica-to-replica requests are the next spec's.
+		})
 
-	conformance.It("SEC-4", "replica-to-replica requests without the right cluster secret are refused and reach no session", func(ctx SpecContext) {
-		up := fixture.Counter("counter")
-		gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
-		a := steps.InitializeOn(ctx, gw, 0, "")
-		a.IncrementTimes(ctx, "counter.", 1)
-		steps.RecordOwnership(ctx, gw, "before the forged requests")
+		r.It("SEC-4", "replica-to-replica requests without the right cluster secret are refused and reach no session", func(ctx SpecContext) {
+			up := fixture.Counter("counter")
+			gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
+			a := steps.InitializeOn(ctx, gw, r.Endpoint("counter"), 0, "")
+			a.IncrementTimes(ctx, 1)
+			steps.RecordOwnership(ctx, gw, "before the forged requests")
 
-		// A caller posing as a replica (the reference gateway's headers, see
-		// driver.HeaderForwardedBy) with a wrong or no secret, at the owner
-		// and at a replica that would otherwise forward.
-		for _, forged := range []struct{ name, secret string }{{"wrong secret", "wrong"}, {"no secret", ""}} {
-			h := http.Header{}
-			h.Set(driver.HeaderForwardedBy, "x")
-			if forged.secret != "" {
-				h.Set(driver.HeaderClusterSecret, forged.secret)
+			// A caller posing as a replica (the reference gateway's headers, see
+			// driver.HeaderForwardedBy) with a wrong or no secret, at the owner
+			// and at a replica that would otherwise forward.
+			for _, forged := range []struct{ name, secret string }{{"wrong secret", "wrong"}, {"no secret", ""}} {
+				h := http.Header{}
+				h.Set(driver.HeaderForwardedBy, "x")
+				if forged.secret != "" {
+					h.Set(driver.HeaderClusterSecret, forged.secret)
+				}
+				for _, i := range []int{0, 1} {
+					via := a.At(gw, i)
+					post, err := via.Raw.Do(ctx, http.MethodPost, via.Path, withSession(h, via, true),
+						via.Raw.Request("tools/call", map[string]any{"name": via.Tools.Name("increment"), "arguments": map[string]any{"by": 100}}))
+					Expect(err).NotTo(HaveOccurred())
+					del, err := via.Raw.Do(ctx, http.MethodDelete, via.Path, withSession(h, via, false), nil)
+					Expect(err).NotTo(HaveOccurred())
+					conformance.Evidencef(fmt.Sprintf("forged POST/DELETE via %s, %s", via.Replica, forged.name), "%d %d", post.Status, del.Status)
+					Expect(post.Status).To(BeElementOf(401, 403), "forged tools/call via %s with %s: %s", via.Replica, forged.name, client.Clip(post.Body, 200))
+					Expect(del.Status).To(BeElementOf(401, 403), "forged DELETE via %s with %s: %s", via.Replica, forged.name, client.Clip(del.Body, 200))
+				}
 			}
-			for _, i := range []int{0, 1} {
-				via := a.At(gw, i)
-				post, err := via.Raw.Do(ctx, http.MethodPost, "/mcp", withSession(h, via, true),
-					via.Raw.Request("tools/call", map[string]any{"name": "counter.increment", "arguments": map[string]any{"by": 100}}))
-				Expect(err).NotTo(HaveOccurred())
-				del, err := via.Raw.Do(ctx, http.MethodDelete, "/mcp", withSession(h, via, false), nil)
-				Expect(err).NotTo(HaveOccurred())
-				conformance.Evidencef(fmt.Sprintf("forged POST/DELETE via %s, %s", via.Replica, forged.name), "%d %d", post.Status, del.Status)
-				Expect(post.Status).To(BeElementOf(401, 403), "forged tools/call via %s with %s: %s", via.Replica, forged.name, client.Clip(post.Body, 200))
-				Expect(del.Status).To(BeElementOf(401, 403), "forged DELETE via %s with %s: %s", via.Replica, forged.name, client.Clip(del.Body, 200))
-			}
-		}
 
-		// Nothing reached the session: it lives, with its upstream state.
-		v := a.Call(ctx, "counter.get", nil)
-		conformance.Evidence("value read afterwards", v)
-		Expect(v).To(Equal(1), "a forged request reached the session's upstream state")
-		Expect(steps.LiveIDs(up.Stats(ctx))).To(HaveLen(1), "a forged DELETE ended the upstream session")
-	}, fixture.MultiReplica())
+			// Nothing reached the session: it lives, with its upstream state.
+			v := a.Call(ctx, "get", nil)
+			conformance.Evidence("value read afterwards", v)
+			Expect(v).To(Equal(1), "a forged request reached the session's upstream state")
+			Expect(steps.LiveIDs(up.Stats(ctx))).To(HaveLen(1), "a forged DELETE ended the upstream session")
+		}, fixture.MultiReplica())
 
-	conformance.It("SEC-5", "an oversized body gets 413 and the replica stays up", func(ctx SpecContext) {
-		gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
-		raw := gw.Raw("")
-		raw.Timeout = 20 * time.Second
-		hs, err := raw.Initialize(ctx, "/mcp")
-		Expect(err).NotTo(HaveOccurred())
-		padding := strings.Repeat("x", oversizedBody)
-		for _, session := range []string{"", hs.SessionID} {
-			var body []byte
-			if session == "" {
-				body = []byte(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"big","version":"` + padding + `"}}}`)
-			} else {
-				body = []byte(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"counter.increment","arguments":{"pad":"` + padding + `"}}}`)
+		r.It("SEC-5", "an oversized body gets 413 and the replica stays up", func(ctx SpecContext) {
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
+			raw := gw.Raw("")
+			raw.Timeout = 20 * time.Second
+			hs, err := raw.Initialize(ctx, r.Path("counter"))
+			Expect(err).NotTo(HaveOccurred())
+			padding := strings.Repeat("x", oversizedBody)
+			for _, session := range []string{"", hs.SessionID} {
+				var body []byte
+				if session == "" {
+					body = []byte(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"big","version":"` + padding + `"}}}`)
+				} else {
+					body = []byte(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"` + r.Tool("counter", "increment") + `","arguments":{"pad":"` + padding + `"}}}`)
+				}
+				res, err := raw.Post(ctx, r.Path("counter"), session, body)
+				Expect(err).NotTo(HaveOccurred(), "a %d MiB POST should be answered, not dropped", len(body)>>20)
+				conformance.Evidencef(fmt.Sprintf("POST of %d MiB (session %q)", len(body)>>20, steps.Short(session)), "%d %s", res.Status, client.Clip(res.Body, 200))
+				Expect(res.Status).To(Equal(http.StatusRequestEntityTooLarge))
 			}
-			res, err := raw.Post(ctx, "/mcp", session, body)
-			Expect(err).NotTo(HaveOccurred(), "a %d MiB POST should be answered, not dropped", len(body)>>20)
-			conformance.Evidencef(fmt.Sprintf("POST of %d MiB (session %q)", len(body)>>20, steps.Short(session)), "%d %s", res.Status, client.Clip(res.Body, 200))
-			Expect(res.Status).To(Equal(http.StatusRequestEntityTooLarge))
-		}
-		expectAlive(ctx, gw, "/mcp", "counter.")
+			expectAlive(ctx, gw, r.Path("counter"), r.Tools("counter"))
+		})
 	})
 })
 

@@ -26,17 +26,20 @@ type Via struct {
 	Raw *client.Raw
 	// Session is the downstream session id.
 	Session string
+	// Endpoint is where the session reaches the upstream its calls go to.
+	fixture.Endpoint
 }
 
-// InitializeOn opens a downstream session by hand on replica i of gw (the
-// replica that will own it) and returns it as seen through that replica.
-func InitializeOn(ctx context.Context, gw *fixture.Gateway, i int, token string) Via {
+// InitializeOn opens a downstream session by hand at e on replica i of gw
+// (the replica that will own it) and returns it as seen through that
+// replica.
+func InitializeOn(ctx context.Context, gw *fixture.Gateway, e fixture.Endpoint, i int, token string) Via {
 	GinkgoHelper()
 	raw := gw.RawAt(i, token)
 	raw.IDs = new(atomic.Int64)
-	hs, err := raw.Initialize(ctx, "/mcp")
+	hs, err := raw.Initialize(ctx, e.Path)
 	Expect(err).NotTo(HaveOccurred(), "initialize on replica %s", gw.Replica(i).ID())
-	return Via{Replica: gw.Replica(i).ID(), Raw: raw, Session: hs.SessionID}
+	return Via{Replica: gw.Replica(i).ID(), Raw: raw, Session: hs.SessionID, Endpoint: e}
 }
 
 // At is the same session seen through replica i of gw: same token, revision
@@ -44,11 +47,12 @@ func InitializeOn(ctx context.Context, gw *fixture.Gateway, i int, token string)
 func (v Via) At(gw *fixture.Gateway, i int) Via {
 	raw := gw.RawAt(i, v.Raw.Token)
 	raw.ProtocolVersion, raw.IDs, raw.Timeout = v.Raw.ProtocolVersion, v.Raw.IDs, v.Raw.Timeout
-	return Via{Replica: gw.Replica(i).ID(), Raw: raw, Session: v.Session}
+	return Via{Replica: gw.Replica(i).ID(), Raw: raw, Session: v.Session, Endpoint: v.Endpoint}
 }
 
-// Call calls tool on /mcp and returns the counter value; any other answer
-// fails the spec, naming the replica and the session.
+// Call calls the upstream's tool (its own name: "get") at the session's
+// endpoint and returns the counter value; any other answer fails the spec,
+// naming the replica and the session.
 func (v Via) Call(ctx context.Context, tool string, args map[string]any) int {
 	GinkgoHelper()
 	n, err := v.TryCall(ctx, tool, args)
@@ -60,7 +64,8 @@ func (v Via) Call(ctx context.Context, tool string, args map[string]any) int {
 func (v Via) TryCall(ctx context.Context, tool string, args map[string]any) (int, error) {
 	cctx, cancel := context.WithTimeout(ctx, CallTimeout)
 	defer cancel()
-	res, err := v.Raw.CallTool(cctx, "/mcp", v.Session, tool, args)
+	tool = v.Tools.Name(tool)
+	res, err := v.Raw.CallTool(cctx, v.Path, v.Session, tool, args)
 	if err != nil {
 		return 0, fmt.Errorf("session %s via replica %s: %s: %w", Short(v.Session), v.Replica, tool, err)
 	}
@@ -71,15 +76,15 @@ func (v Via) TryCall(ctx context.Context, tool string, args map[string]any) (int
 	return n, nil
 }
 
-// IncrementTimes calls <prefix>increment {by: 1} n times through this
-// replica and records the values seen.
-func (v Via) IncrementTimes(ctx context.Context, prefix string, n int) {
+// IncrementTimes calls increment {by: 1} n times through this replica and
+// records the values seen.
+func (v Via) IncrementTimes(ctx context.Context, n int) {
 	GinkgoHelper()
 	var seen []int
 	for range n {
-		seen = append(seen, v.Call(ctx, prefix+"increment", map[string]any{"by": 1}))
+		seen = append(seen, v.Call(ctx, "increment", map[string]any{"by": 1}))
 	}
-	conformance.Evidence(fmt.Sprintf("session %s via %s: %sincrement x%d", Short(v.Session), v.Replica, prefix, n), fmt.Sprint(seen))
+	conformance.Evidence(fmt.Sprintf("session %s via %s: %s x%d", Short(v.Session), v.Replica, v.Tools.Name("increment"), n), fmt.Sprint(seen))
 }
 
 // RecordOwnership attaches, as evidence named "ownership <when>", which

@@ -25,8 +25,8 @@ import (
 const CallTimeout = 10 * time.Second
 
 // IncrementTimes calls the counter's increment {by: 1} n times, one after
-// another; tools names the counter's tools on the session's route ("counter."
-// on the reference /mcp, or a Route's Tools).
+// another; tools names the counter's tools on the session's route (a Route's
+// Tools).
 func IncrementTimes(ctx context.Context, s *client.Session, tools fixture.Tools, n int) {
 	GinkgoHelper()
 	var seen []int
@@ -205,24 +205,17 @@ func DeleteSession(ctx context.Context, raw *client.Raw, path, session string) {
 	Expect(res.Status).To(BeNumerically("~", 250, 50), "DELETE of session %s: %s", session, res.Body)
 }
 
-// ExpectGone checks POST, GET and DELETE on an ended session of /mcp all
-// get 404.
-func ExpectGone(ctx context.Context, raw *client.Raw, path, session string) {
-	GinkgoHelper()
-	expectGone(ctx, raw, path, "counter.get", session, "POST/GET/DELETE after the end")
-}
-
-// ExpectGoneOn is ExpectGone on route r, for a session on upstream counter's
-// endpoint of it.
+// ExpectGoneOn checks that POST, GET and DELETE on an ended session all get
+// 404, on route r's endpoint of upstream counter.
 func ExpectGoneOn(ctx context.Context, raw *client.Raw, r fixture.Route, session string) {
 	GinkgoHelper()
 	expectGone(ctx, raw, r.Path("counter"), r.Tool("counter", "get"), session, "POST/GET/DELETE after the end")
 }
 
-// ExpectGoneVia is ExpectGone through one replica, named in the evidence.
+// ExpectGoneVia is ExpectGoneOn through one replica, named in the evidence.
 func ExpectGoneVia(ctx context.Context, v Via) {
 	GinkgoHelper()
-	expectGone(ctx, v.Raw, "/mcp", "counter.get", v.Session, "POST/GET/DELETE via "+v.Replica+" after the end")
+	expectGone(ctx, v.Raw, v.Path, v.Tools.Name("get"), v.Session, "POST/GET/DELETE via "+v.Replica+" after the end")
 }
 
 func expectGone(ctx context.Context, raw *client.Raw, path, tool, session, evidence string) {

@@ -48,6 +48,10 @@ type Raw struct {
 	// Capabilities are the client capabilities Initialize declares
 	// (default none, {}).
 	Capabilities map[string]any
+	// Sessionless: the gateway mints no Mcp-Session-Id at initialize
+	// (stateless Streamable HTTP, which the transport allows), so
+	// Initialize accepts a response without one.
+	Sessionless bool
 
 	ids atomic.Int64
 }
@@ -359,8 +363,8 @@ func (r *Raw) Initialize(ctx context.Context, path string) (*Handshake, error) {
 	}
 	_ = json.Unmarshal(msg.Result, &res)
 	hs := &Handshake{SessionID: resp.Header.Get(HeaderSession), ProtocolVersion: res.ProtocolVersion, Server: res.ServerInfo, Response: resp}
-	if hs.SessionID == "" {
-		return hs, fmt.Errorf("initialize on %s: no %s header in the response", path, HeaderSession)
+	if hs.SessionID == "" && !r.Sessionless {
+		return hs, fmt.Errorf("initialize on %s: no %s header in the response (a gateway that mints none declares sessionIds: false in its target file)", path, HeaderSession)
 	}
 	r.ProtocolVersion = res.ProtocolVersion
 	ack, err := r.Post(ctx, path, hs.SessionID, Notification("notifications/initialized", nil))

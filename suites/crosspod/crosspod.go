@@ -54,6 +54,7 @@ const (
 var _ = conformance.Describe("XPD", func() {
 	fixture.OnAnyRoute(func(r fixture.Route) {
 		r.It("XPD-1", "a session initialized on A and used through B reaches the same upstream session: 2 + 3 increments read 5", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			up := fixture.Counter("counter")
 			gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
 			before := up.Stats(ctx)
@@ -80,6 +81,7 @@ var _ = conformance.Describe("XPD", func() {
 		}, fixture.MultiReplica())
 
 		r.It("XPD-2", "DELETE through a replica that does not own the session ends it on every replica and closes its upstream session", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			up := fixture.Counter("counter")
 			gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
 			a := steps.InitializeOn(ctx, gw, r.Endpoint("counter"), 0, "")
@@ -101,6 +103,7 @@ var _ = conformance.Describe("XPD", func() {
 		}, fixture.MultiReplica())
 
 		r.It("XPD-3", "sessions spread over the replicas, with calls routed round-robin and concurrently, keep every counter exact", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			up := fixture.Counter("counter")
 			sessions := 4 * fixture.Target().Replicas
 			// Each session has its own identity when the target has auth, so
@@ -158,6 +161,7 @@ var _ = conformance.Describe("XPD", func() {
 		}, fixture.MultiReplica())
 
 		r.It("XPD-4", "an upstream URL change through replica A closes the upstream sessions of every replica, and their next calls use the new URL", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			fixture.RequireUpstreamChanges("change")
 			oldUp, newUp := fixture.Counter("counter"), fixture.Counter("counter")
 			// One session owned by each replica, each its own identity (so that
@@ -216,6 +220,7 @@ var _ = conformance.Describe("XPD", func() {
 		}, fixture.MultiReplica())
 
 		r.It("XPD-5", "after the owner is SIGKILLed its sessions get 404 through the others within the ownership TTL, no request hangs, and new sessions work at once", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			fixture.Require(targetconf.Signals)
 			up := fixture.Counter("counter")
 			tokens, token := steps.Identities(2)
@@ -283,6 +288,7 @@ var _ = conformance.Describe("XPD", func() {
 		}, fixture.MultiReplica())
 
 		r.It("XPD-8", "a request for a stalled (SIGSTOPped) owner's session through another replica ends within 10 s, and new sessions work at once", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			fixture.Require(targetconf.Signals)
 			up := fixture.Counter("counter")
 			gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
@@ -341,6 +347,7 @@ var _ = conformance.Describe("XPD", func() {
 		}, fixture.MultiReplica(), SpecTimeout(2*time.Minute))
 
 		r.It("XPD-6", "concurrent first calls for one fresh session through every replica open exactly one upstream session", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			up := fixture.Counter("counter")
 			gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
 			n := len(gw.Replicas)
@@ -376,6 +383,7 @@ var _ = conformance.Describe("XPD", func() {
 		}, fixture.MultiReplica())
 
 		r.It("XPD-7", "a GET stream opened through a non-owner is the owner's stream: headers within 1 s, open until the session is deleted", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			conformance.Evidence("what this checks",
 				"The fakes send their messages on the stream of the call they concern, which RTE-2 and RTE-4 follow through a non-owner replica; "+
 					"none sends on the GET stream, so no message can be sent to watch arrive here. "+

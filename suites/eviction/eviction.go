@@ -22,6 +22,7 @@ import (
 var _ = conformance.Describe("EVI", func() {
 	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("EVI-1", "DELETE closes the session's upstream sessions on every upstream it reached", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			c1, c2 := fixture.Counter("c1"), fixture.Counter("c2")
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(c1, c2)})
 			s := gw.Connect(ctx, r.Path("c1"), client.Options{})
@@ -45,6 +46,7 @@ var _ = conformance.Describe("EVI", func() {
 
 	fixture.OnAnyRoute(func(r fixture.Route) {
 		r.It("EVI-2", "a deleted session id gets 404 on POST, GET and DELETE", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			up := fixture.Counter("counter")
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
 			raw := gw.Raw("")
@@ -61,6 +63,7 @@ var _ = conformance.Describe("EVI", func() {
 
 	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("EVI-3", "a client that initializes again after DELETE reads 0", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			up := fixture.Counter("counter")
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
 			first := gw.Connect(ctx, r.Path("counter"), client.Options{})
@@ -76,6 +79,7 @@ var _ = conformance.Describe("EVI", func() {
 
 	fixture.OnAnyRoute(func(r fixture.Route) {
 		r.It("EVI-4", "deleting one session leaves another's upstream session and state alone", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			up := fixture.Counter("counter")
 			// A and B are different users where the target has auth, so each
 			// holds an upstream session of its own even behind an identity pool.
@@ -87,6 +91,7 @@ var _ = conformance.Describe("EVI", func() {
 
 	fixture.OnAnyRoute(func(r fixture.Route) {
 		r.It("EVI-4", "deleting one session leaves another session of the same identity alone", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			up := fixture.Counter("counter")
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{
 				Upstreams: fixture.Upstreams(up),
@@ -252,6 +257,7 @@ var _ = conformance.Describe("EVI", func() {
 
 	fixture.OnAnyRoute(func(r fixture.Route) {
 		r.It("EVI-8", "an idle session expired by the gateway has its upstream sessions closed", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			fixture.Require(targetconf.SessionTimeout)
 			const idle = 2 * time.Second
 			up := fixture.Counter("counter")

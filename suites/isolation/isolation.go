@@ -51,6 +51,7 @@ var _ = conformance.Describe("ISO", func() {
 
 	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("ISO-3", "ten calls in one session reach one upstream session, initialized once", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			up := fixture.Counter("counter")
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
 			before := up.Stats(ctx)
@@ -100,6 +101,7 @@ var _ = conformance.Describe("ISO", func() {
 
 	fixture.OnAnyRoute(func(r fixture.Route) {
 		r.It("ISO-5", "eight concurrent first calls create one upstream session", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			up := fixture.Counter("counter")
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
 			// Counted from before the session opens: a gateway may open the

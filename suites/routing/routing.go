@@ -40,6 +40,7 @@ const (
 var _ = conformance.Describe("RTE", func() {
 	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("RTE-1", fmt.Sprintf("%d sessions eliciting and sampling at once each see only their own nonce", crowd), func(ctx SpecContext) {
+			fixture.RequireSessionIDs() // a server-to-client request, or a later message about a request, needs the session
 			fixture.RequireMessages(targetconf.MessageElicitation, targetconf.MessageSampling)
 			up := fixture.Counter("counter")
 			tokens, token := steps.Identities(crowd)
@@ -85,6 +86,7 @@ var _ = conformance.Describe("RTE", func() {
 
 	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("RTE-2", "an answer sent from another session under the same id does not complete the first session's elicitation", func(ctx SpecContext) {
+			fixture.RequireSessionIDs() // a server-to-client request, or a later message about a request, needs the session
 			fixture.RequireMessages(targetconf.MessageElicitation)
 			up := fixture.Counter("counter")
 			tokens, token := steps.Identities(2)
@@ -132,6 +134,7 @@ var _ = conformance.Describe("RTE", func() {
 
 	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("RTE-3", "an elicitation the client has no capability for ends in an error within 10 s on both sides", func(ctx SpecContext) {
+			fixture.RequireSessionIDs() // a server-to-client request, or a later message about a request, needs the session
 			fixture.RequireMessages(targetconf.MessageElicitation)
 			up := fixture.Counter("counter")
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
@@ -277,6 +280,7 @@ var _ = conformance.Describe("RTE", func() {
 
 	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("RTE-6", "notifications/cancelled reaches the upstream request it names, under the upstream's id, and cancels nothing else", func(ctx SpecContext) {
+			fixture.RequireSessionIDs() // a server-to-client request, or a later message about a request, needs the session
 			fixture.RequireMessages(targetconf.MessageCancellation)
 			up := fixture.Counter("counter")
 			tokens, token := steps.Identities(2)
@@ -383,6 +387,7 @@ var _ = conformance.Describe("RTE", func() {
 	// forwarded stream, now carrying messages).
 	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("RTE-2", "an elicitation asked and answered through a non-owner replica completes the owner's upstream request", func(ctx SpecContext) {
+			fixture.RequireSessionIDs() // a server-to-client request, or a later message about a request, needs the session
 			fixture.RequireMessages(targetconf.MessageElicitation)
 			up := fixture.Counter("counter")
 			gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
@@ -416,6 +421,7 @@ var _ = conformance.Describe("RTE", func() {
 
 	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("RTE-4", "progress of a call made through a non-owner replica arrives on that call's stream before its result", func(ctx SpecContext) {
+			fixture.RequireSessionIDs() // a non-owner needs a session to forward
 			fixture.RequireMessages(targetconf.MessageProgress)
 			up := fixture.Counter("counter")
 			gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})

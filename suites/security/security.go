@@ -66,6 +66,7 @@ var _ = conformance.Describe("SEC", func() {
 
 	fixture.OnAnyRoute(func(r fixture.Route) {
 		r.It("SEC-2", "session ids are visible ASCII with at least 128 bits of randomness", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
 			const n = 64
 			ids := make([]string, 0, n)
@@ -87,6 +88,7 @@ var _ = conformance.Describe("SEC", func() {
 
 	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("SEC-3", "malformed session ids get a 4xx with a message and the replica stays up", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
 			replica := gw.Replica(0)
 			body := `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
@@ -183,6 +185,7 @@ var _ = conformance.Describe("SEC", func() {
 		})
 
 		r.It("SEC-4", "replica-to-replica requests without the right cluster secret are refused and reach no session", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			up := fixture.Counter("counter")
 			gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
 			a := steps.InitializeOn(ctx, gw, r.Endpoint("counter"), 0, "")

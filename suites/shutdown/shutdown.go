@@ -154,6 +154,7 @@ var _ = conformance.Describe("SHD", func() {
 		})
 
 		r.It("SHD-5", "after a replica shuts down, another replica answers 404 for its sessions at once", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			fixture.Require(targetconf.Signals)
 			up := fixture.Counter("counter")
 			gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
@@ -174,6 +175,7 @@ var _ = conformance.Describe("SHD", func() {
 		}, fixture.MultiReplica())
 
 		r.It("SHD-5", "while a replica drains, another replica answers 404 for its sessions at once", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			fixture.Require(targetconf.Signals)
 			// The wedged upstream's DELETE never answers, so the owner drains
 			// for its whole grace period: long enough to ask the others.

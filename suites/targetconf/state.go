@@ -29,6 +29,10 @@ const (
 // ServesSessions reports whether the target serves a session-bearing era.
 func (t *Target) ServesSessions() bool { return slices.Contains(t.Eras, EraSession) }
 
+// MintsSessionIDs reports whether the gateway gives each session-era client
+// an Mcp-Session-Id (sessionIds, default true).
+func (t *Target) MintsSessionIDs() bool { return t.SessionIDs == nil || *t.SessionIDs }
+
 func (t *Target) validateState() error {
 	if len(t.Eras) == 0 {
 		t.Eras = []string{EraSession}
@@ -40,6 +44,9 @@ func (t *Target) validateState() error {
 		if slices.Contains(t.Eras[:i], e) {
 			return fmt.Errorf("target %s: eras[%d] %q is listed twice", t.Name, i, e)
 		}
+	}
+	if t.SessionIDs != nil && !t.ServesSessions() {
+		return fmt.Errorf("target %s: sessionIds is about the session era, which eras does not list", t.Name)
 	}
 	switch t.SharedState {
 	case "":

@@ -80,6 +80,11 @@ type Target struct {
 	// Eras are the downstream protocol eras it serves (state.go; default
 	// [session]).
 	Eras []string `yaml:"eras"`
+	// SessionIDs false: in the session era the gateway answers initialize
+	// without an Mcp-Session-Id (stateless Streamable HTTP, which the
+	// transport allows); requirements about downstream sessions are then
+	// not applicable (state.go; default true).
+	SessionIDs *bool `yaml:"sessionIds"`
 	// SharedState is what its replicas share: redis (default) or none.
 	SharedState string `yaml:"sharedState"`
 	// Messages are the kinds of in-session message it relays (messages.go;

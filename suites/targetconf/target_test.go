@@ -116,6 +116,20 @@ func TestShapeDefaultsAreTheReferenceGateway(t *testing.T) {
 	}
 }
 
+// A session-era gateway may mint no Mcp-Session-Id; the default is that it
+// does.
+func TestSessionIDs(t *testing.T) {
+	for doc, want := range map[string]bool{"": true, "sessionIds: true\n": true, "sessionIds: false\n": false} {
+		tg, err := load([]byte("driver: process\ngateway: {bin: x}\n"+doc), "/t/s.yaml")
+		if err != nil {
+			t.Fatalf("%q: %v", doc, err)
+		}
+		if tg.MintsSessionIDs() != want {
+			t.Errorf("%q: MintsSessionIDs %v, want %v", doc, tg.MintsSessionIDs(), want)
+		}
+	}
+}
+
 func TestShapeFields(t *testing.T) {
 	doc := `driver: process
 gateway: {bin: x}
@@ -160,6 +174,7 @@ func TestBadShapesNameTheField(t *testing.T) {
 		"sharedState: etcd":                        "sharedState",
 		"sharedState: none\nredis: redis://x:1/0":  "sharedState none",
 		"auth: {mode: tokens-file, colour: red}":   `unknown field "colour" in auth`,
+		"eras: ['2026-07-28']\nsessionIds: false":  "sessionIds is about the session era",
 	} {
 		_, err := load([]byte("driver: process\ngateway: {bin: x}\n"+doc+"\n"), "/t/bad.yaml")
 		if err == nil || !strings.Contains(err.Error(), field) {

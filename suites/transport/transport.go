@@ -34,6 +34,7 @@ const cancelBound = 5 * time.Second
 var _ = conformance.Describe("TRN", func() {
 	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("TRN-1", "GET without a session id is answered within 1 s with 400 or 405", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
 			raw := gw.Raw("")
 			path := r.Path("counter")
@@ -61,6 +62,7 @@ var _ = conformance.Describe("TRN", func() {
 
 	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("TRN-2", "POST of a non-initialize request without a session id gets 400", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
 			raw := gw.Raw("")
 			raw.ProtocolVersion = client.DefaultProtocolVersion
@@ -74,6 +76,7 @@ var _ = conformance.Describe("TRN", func() {
 
 	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("TRN-3", "an unknown session id gets 404 on POST, GET and DELETE", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
 			raw := gw.Raw("")
 			raw.ProtocolVersion = client.DefaultProtocolVersion
@@ -85,6 +88,7 @@ var _ = conformance.Describe("TRN", func() {
 
 	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("TRN-3", "an ended session id gets 404 on POST, GET and DELETE", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
 			raw := gw.Raw("")
 			path := r.Path("counter")
@@ -97,6 +101,7 @@ var _ = conformance.Describe("TRN", func() {
 
 	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("TRN-4", "DELETE without a session id gets 400", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
 			raw := gw.Raw("")
 			path := r.Path("counter")
@@ -180,13 +185,16 @@ var _ = conformance.Describe("TRN", func() {
 			s := gw.Connect(ctx, path, client.Options{})
 			conformance.Evidencef("negotiated on "+path, "revision %s, session %s", s.ProtocolVersion(), s.ID())
 			Expect(s.ProtocolVersion()).To(BeElementOf(sessionBearing), "negotiated revision on %s", path)
-			Expect(s.ID()).NotTo(BeEmpty(), "a session-bearing revision carries an Mcp-Session-Id")
+			if fixture.Target().MintsSessionIDs() {
+				Expect(s.ID()).NotTo(BeEmpty(), "a session-bearing revision carries an Mcp-Session-Id (a gateway that mints none declares sessionIds: false)")
+			}
 			steps.IncrementTimes(ctx, s, r.Tools("counter"), 1)
 		})
 	})
 
 	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("TRN-9", "GET with a session id returns headers within 1 s (a stream) or 405", func(ctx SpecContext) {
+			fixture.RequireSessionIDs()
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(fixture.Counter("counter"))})
 			path := r.Path("counter")
 			raw := gw.Raw("")

@@ -27,6 +27,7 @@ func main() {
 	gatewayBin := flag.String("gateway-bin", "bin/gateway", "reference gateway binary")
 	out := flag.String("out", "out/selftest", "directory for compiled suites, reports and logs")
 	procs := flag.Int("procs", 4, "parallel Ginkgo processes per run")
+	parallel := flag.Int("parallel", 1, "runs (bugs) at once")
 	bugs := flag.String("bugs", "", "comma list of bugs to check (default: every bug whose requirements have specs)")
 	baseline := flag.Bool("baseline", true, "also run without a bug and expect no failure")
 	suitePkgs := flag.String("suites", "",
@@ -76,6 +77,7 @@ func main() {
 		GatewayBin:   abs(*gatewayBin),
 		OutDir:       abs(*out),
 		Procs:        *procs,
+		Parallel:     *parallel,
 		WithBaseline: *baseline,
 		Progress:     os.Stderr,
 	}

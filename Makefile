@@ -48,8 +48,8 @@ mcpconf-image: bin/mcpconf
 
 include suites.mk
 
-# conformance-shapes judges the reference gateway in three shapes through
-# target files only. $(REDIS_CONFORMANCE) (suites.mk): the multi-replica specs against a real
+# conformance-shapes judges the reference gateway in its other shapes (and
+# serving 2026-07-28 only) through target files only. $(REDIS_CONFORMANCE) (suites.mk): the multi-replica specs against a real
 # redis-server when one is on PATH. conformance-external proves the external
 # driver and shell hooks; $(CONTAINER_CONFORMANCE) (suites.mk) runs the suites
 # on containers when a Docker engine answers; compare merges every run into
@@ -58,7 +58,7 @@ include suites.mk
 # rather than running the same suites a second time.
 test: EXTERNAL_PROCESS_REPORT = $(OUT)/report.json
 # conformance has judged the default shape through its target file already.
-test: SHAPES = aggregate-only server-only
+test: SHAPES = aggregate-only server-only stateless
 test: lint unit conformance conformance-shapes selftest $(REDIS_CONFORMANCE) conformance-external $(CONTAINER_CONFORMANCE) compare soak-short
 
 # Unit tests leave out the Ginkgo conformance suites: they run in `conformance`.

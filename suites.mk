@@ -184,8 +184,9 @@ compare:
 # container, the network and the images afterwards.
 #
 #   make conformance-containers   every suite; reports in out/containers/
-#   make selftest-containers      shared-upstream, unbounded-shutdown and
-#                                 local-lookup caught on containers, each run
+#   make selftest-containers      shared-upstream, unbounded-shutdown,
+#                                 local-lookup and shared-bridge caught on
+#                                 containers, each run
 #                                 against the suite of the requirements it
 #                                 breaks; out/selftest-containers/
 #
@@ -202,7 +203,8 @@ export TESTCONTAINERS_RYUK_DISABLED ?= true
 WITHCONTAINERS = $(GO) run ./suites/cmd/withcontainers --bin bin
 # Each bug against the suite of the requirements it breaks (make selftest
 # checks every suite under every bug on the process driver).
-SELFTEST_CONTAINERS := shared-upstream:./suites/isolation unbounded-shutdown:./suites/shutdown local-lookup:./suites/crosspod
+# Several suites of one bug are joined by commas.
+SELFTEST_CONTAINERS := shared-upstream:./suites/isolation,./suites/versions unbounded-shutdown:./suites/shutdown local-lookup:./suites/crosspod shared-bridge:./suites/versions
 
 .PHONY: conformance-containers selftest-containers containers-missing container-redis-server
 
@@ -224,7 +226,7 @@ selftest-containers: build $(GINKGO) container-redis-server
 		bug=$${pair%%:*}; suite=$${pair#*:}; \
 		$(GO) run ./suites/cmd/selftest --ginkgo $(GINKGO) --gateway-bin bin/gateway \
 			--out $(OUT)/selftest-containers/$$bug --procs $(CONFORMANCE_PROCS) \
-			--baseline=false --bugs $$bug --suites $$suite || status=1; \
+			--baseline=false --bugs $$bug --suites "$$(echo $$suite | tr , " ")" || status=1; \
 	done; exit $$status'
 
 # The default Redis image is made of the host's redis-server: install

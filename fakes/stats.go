@@ -30,6 +30,50 @@ type Stats struct {
 	// Headers lists the request headers seen, one entry per HTTP request, in
 	// arrival order (bounded: the oldest are dropped past MaxHeaderRecords).
 	Headers []HeaderRecord `json:"headers"`
+	// Handles lists the state handles tool "open" returned (both eras),
+	// oldest first.
+	Handles []HandleStats `json:"handles"`
+	// Modern is what the fake saw of the sessionless 2026-07-28 revision.
+	Modern ModernStats `json:"modern"`
+}
+
+// HandleStats is one state handle (SEP-2567): the state it names and who
+// may reach it.
+type HandleStats struct {
+	Handle string `json:"handle"`
+	// Session is the upstream session that opened it ("" when opened
+	// sessionless: then any caller presenting it reaches it).
+	Session string `json:"session,omitempty"`
+	Value   int    `json:"value"`
+	Calls   int    `json:"calls"`
+	// Refused counts calls that presented it from another session.
+	Refused int `json:"refused,omitempty"`
+}
+
+// ModernStats counts what arrived in the 2026-07-28 revision, where there
+// is no session to hang stats on.
+type ModernStats struct {
+	// Requests counts 2026-07-28 requests by JSON-RPC method.
+	Requests map[string]int `json:"requests"`
+	// Names lists the Mcp-Name header of each 2026-07-28 tools/call, in
+	// arrival order (bounded like Headers).
+	Names []string `json:"names"`
+	// MRTR counts the input_required rounds of tool "confirm": issued
+	// (a requestState handed out), completed (the retry carried it and an
+	// answer) and refused (a requestState the fake never issued, or
+	// issued to another session).
+	MRTR MRTRStats `json:"mrtr"`
+	// Listens counts subscriptions/listen streams opened, and Notified the
+	// notifications/resources/updated the fake sent to listeners.
+	Listens  int `json:"listens"`
+	Notified int `json:"notified"`
+}
+
+// MRTRStats counts multi round-trip requests (see ModernStats.MRTR).
+type MRTRStats struct {
+	Issued    int `json:"issued"`
+	Completed int `json:"completed"`
+	Refused   int `json:"refused"`
 }
 
 // SessionStats is one upstream session as the fake saw it.

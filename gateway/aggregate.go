@@ -124,19 +124,33 @@ func (g *Gateway) listTools(ctx context.Context, d *downstream) (*mcp.ListToolsR
 	if d.route != "" && len(ups) == 0 {
 		return nil, errUpstreamGone(d.route)
 	}
+	// The merged list is as private as its most private part: a private
+	// upstream list is never widened to public (VER-5).
 	res := &mcp.ListToolsResult{Tools: []*mcp.Tool{}}
+	res.CacheScope = "public"
 	for _, u := range ups {
 		var tools []*mcp.Tool
 		callCtx, cancel := g.withCallTimeout(ctx)
 		err := g.registry.call(callCtx, g.policy.poolKey(d, u.ID), d.id, u, func(ctx context.Context, cs *mcp.ClientSession) error {
 			tools = tools[:0]
-			for t, err := range cs.Tools(ctx, nil) {
+			params := &mcp.ListToolsParams{}
+			for pages := 1; ; pages++ {
+				page, err := cs.ListTools(ctx, params)
 				if err != nil {
 					return err
 				}
-				tools = append(tools, t)
+				tools = append(tools, page.Tools...)
+				if page.CacheScope == "private" {
+					res.CacheScope = "private"
+				}
+				if page.NextCursor == "" {
+					return nil
+				}
+				if pages == maxToolPages {
+					return fmt.Errorf("tools/list did not end within %d pages", maxToolPages)
+				}
+				params.Cursor = page.NextCursor
 			}
-			return nil
 		})
 		if err != nil {
 			err = g.callError(callCtx, u.ID, err)
@@ -201,6 +215,10 @@ func (g *Gateway) callTool(ctx context.Context, d *downstream, params *mcp.CallT
 }
 
 var emptyArguments = json.RawMessage("{}")
+
+// maxToolPages bounds an upstream's tools/list pagination: a cursor that
+// never ends is an upstream bug, not a reason to loop.
+const maxToolPages = 100
 
 // aggregateToolName names an upstream's tool on the aggregate route. A name
 // that would not read back to this very tool (another upstream's reading

@@ -62,6 +62,19 @@ const (
 	// session claims, and keeps its listener open, until its sessions are
 	// closed: meanwhile the other replicas forward to it and it refuses them.
 	BugKeepClaimsWhileDraining Bug = "keep-claims-while-draining"
+	// BugSharedBridge bridges every sessionless (2026-07-28) caller onto one
+	// pooled upstream session per upstream, whoever they are: the counter
+	// bug of the sessionless era.
+	BugSharedBridge Bug = "shared-bridge"
+	// BugNoHeaderCheck serves 2026-07-28 requests whose Mcp-Method /
+	// Mcp-Name headers disagree with the body, so whatever routes by the
+	// headers (a load balancer, a WAF) and the upstream act on different
+	// requests.
+	BugNoHeaderCheck Bug = "no-header-check"
+	// BugSharedPrivateCache caches a route's sessionless tools/list in one
+	// gateway-wide cache and serves it to every caller, though the upstream
+	// marked it cacheScope private (and says it is public).
+	BugSharedPrivateCache Bug = "shared-private-cache"
 	// BugBroadcastNotifications sends an upstream's server-to-client
 	// requests and list/resource notifications to every downstream session
 	// holding a session on that upstream, not to the one that owns it.
@@ -76,7 +89,7 @@ const (
 )
 
 // Bugs lists every bug name the flag knows, in documentation order.
-var Bugs = []Bug{BugSharedUpstream, BugNoEvictOnDelete, BugNoEvictOnUpdate, BugHangingGet, BugUnboundedShutdown, BugLocalLookup, BugDeadOwnerHang, BugNoCancelOnDisconnect, BugFrozenOwnerHang, BugDeleteEvictsIdentity, BugForwardCredentials, BugKeepClaimsWhileDraining, BugBroadcastNotifications, BugUnmappedIDs, BugDropCancel}
+var Bugs = []Bug{BugSharedUpstream, BugNoEvictOnDelete, BugNoEvictOnUpdate, BugHangingGet, BugUnboundedShutdown, BugLocalLookup, BugDeadOwnerHang, BugNoCancelOnDisconnect, BugFrozenOwnerHang, BugDeleteEvictsIdentity, BugForwardCredentials, BugKeepClaimsWhileDraining, BugSharedBridge, BugNoHeaderCheck, BugSharedPrivateCache, BugBroadcastNotifications, BugUnmappedIDs, BugDropCancel}
 
 // ParseBug turns a --emulate-bug value into a Bug, with a clear error.
 func ParseBug(s string) (Bug, error) {
@@ -116,7 +129,10 @@ func (p bugPolicy) warnIfEmulating(log *slog.Logger) {
 // poolKey names the upstream session a downstream session's calls use: its
 // own, except under shared-upstream, where an identity's sessions share one.
 func (p bugPolicy) poolKey(d *downstream, upstream string) regKey {
-	if p.bug == BugSharedUpstream {
+	if d.bridged && p.bug == BugSharedBridge {
+		return regKey{owner: "shared-bridge", upstream: upstream}
+	}
+	if p.bug == BugSharedUpstream && !d.bridged {
 		return regKey{owner: "identity:" + d.identity, upstream: upstream}
 	}
 	return regKey{owner: d.id, upstream: upstream}

@@ -10,7 +10,11 @@ import (
 // from it in exactly the hooks listed here and in no other.
 func TestBugPolicyFlipsExactlyItsHooks(t *testing.T) {
 	d := &downstream{id: "session-1", identity: "alice"}
+	bridge := &downstream{id: "bridge-1", identity: "alice", bridged: true}
 	hooks := map[string]func(bugPolicy) any{
+		"bridgeKey":                   func(p bugPolicy) any { return p.poolKey(bridge, "counter") },
+		"checkSessionlessHeaders":     func(p bugPolicy) any { return p.checkSessionlessHeaders() },
+		"shareListCache":              func(p bugPolicy) any { return p.shareListCache() },
 		"poolKey":                     func(p bugPolicy) any { return p.poolKey(d, "counter") },
 		"poolsOutliveSessions":        func(p bugPolicy) any { return p.poolsOutliveSessions() },
 		"passThroughServers":          func(p bugPolicy) any { return p.passThroughServers() },
@@ -42,6 +46,9 @@ func TestBugPolicyFlipsExactlyItsHooks(t *testing.T) {
 		BugDeleteEvictsIdentity:    {"deleteEvictsIdentity"},
 		BugForwardCredentials:      {"forwardCallerCredentials"},
 		BugKeepClaimsWhileDraining: {"releaseClaimsAtDrainStart"},
+		BugSharedBridge:            {"bridgeKey"},
+		BugNoHeaderCheck:           {"checkSessionlessHeaders"},
+		BugSharedPrivateCache:      {"shareListCache"},
 		BugBroadcastNotifications:  {"broadcastToUpstreamSessions", "passThroughServers"},
 		BugUnmappedIDs:             {"matchAnswersByID", "passThroughServers"},
 		BugDropCancel:              {"forwardCancellations"},

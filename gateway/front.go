@@ -36,6 +36,14 @@ const firstSessionlessRevision = "2026-07-28"
 // session-less non-initialize POST, 404 on unknown sessions, 413 on big bodies,
 // 408 on slow bodies, 400 on JSON-RPC ids that would not come back exactly.
 func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string) {
+	if isSessionlessRevision(r.Header.Get(headerProtocolVersion)) {
+		g.serveSessionless(w, r, route, nil)
+		return
+	}
+	if !g.bridges.session {
+		g.refuseSessionEra(w, r)
+		return
+	}
 	if v := r.Header.Get(headerProtocolVersion); v != "" && !slices.Contains(sessionRevisions, v) {
 		// A POST may probe a newer revision; the SDK answers it in JSON-RPC.
 		if !(r.Method == http.MethodPost && isRevision(v) && v >= firstSessionlessRevision) {
@@ -80,6 +88,10 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 			writeRPCError(w, http.StatusBadRequest, bad)
 			return
 		}
+		if sid == "" && wantsSessionless(r, body) {
+			g.serveSessionless(w, r, route, body)
+			return
+		}
 		if sid == "" {
 			g.sessionlessPOST(w, r, route, body)
 			return
@@ -91,6 +103,9 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 	}
 
 	d := g.sessions.get(sid)
+	if d != nil && d.bridged {
+		d = nil // a bridge is no session a client may address
+	}
 	if d == nil || d.route != route {
 		// A session this replica does not hold may be held by another. A
 		// forwarded request is never forwarded again.

@@ -51,6 +51,8 @@ type Gateway struct {
 	ptProxy    *httputil.ReverseProxy // pass-through of /servers/{id}/mcp
 
 	calls callContexts // HTTP requests carrying calls the SDK serves
+
+	bridges *bridging // the sessionless (2026-07-28) side: sessionless.go
 }
 
 // New builds a replica from cfg. Call Shutdown to release it.
@@ -62,11 +64,16 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	bridges, err := newBridging(cfg.Shape.Eras, cfg.ClusterSecret)
+	if err != nil {
+		return nil, err
+	}
 	log := slog.New(redactLogs(cfg.Logger.Handler())).With("replica", cfg.ReplicaID)
 	g := &Gateway{
 		cfg:         cfg,
 		shape:       shape,
 		policy:      bugPolicy{bug: cfg.Bug},
+		bridges:     bridges,
 		log:         log,
 		metrics:     newMetrics(cfg.ReplicaID),
 		upstreams:   newUpstreamSet(cfg.Upstreams),

@@ -141,9 +141,17 @@ func TestIdleProbeRebuildsALostSession(t *testing.T) {
 
 // A current go-sdk client probes the sessionless 2026-07-28 revision first
 // and must fall back to a session-bearing one.
+// A gateway serving only the session era makes a current client, which
+// probes 2026-07-28 first, fall back to a session.
 func TestCurrentSDKClientNegotiatesASessionRevision(t *testing.T) {
-	gw, _ := counterGateway(t, BugNone)
-	cs := connect(t, gw.URL+"/mcp", "")
+	_, up := fakeUpstream(t)
+	gw := startGateway(t, Config{Upstreams: []Upstream{{ID: "counter", URL: up + "/mcp"}}, Shape: Shape{Eras: []string{EraSession}}})
+	c := mcp.NewClient(&mcp.Implementation{Name: "gateway-test", Version: "0"}, nil)
+	cs, err := c.Connect(ctxT(t, 10*time.Second), &mcp.StreamableClientTransport{Endpoint: gw.URL + "/mcp", DisableStandaloneSSE: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close() })
 	if v := cs.InitializeResult().ProtocolVersion; !slices.Contains(sessionRevisions, v) || cs.ID() == "" {
 		t.Fatalf("negotiated %q with session %q, want a session-bearing revision and a session id", v, cs.ID())
 	}

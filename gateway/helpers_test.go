@@ -80,13 +80,17 @@ func connect(t testing.TB, endpoint, token string) *mcp.ClientSession {
 		hc.Transport = bearer{token: token, base: http.DefaultTransport}
 	}
 	c := mcp.NewClient(&mcp.Implementation{Name: "gateway-test", Version: "0"}, nil)
-	cs, err := c.Connect(ctxT(t, 10*time.Second), &mcp.StreamableClientTransport{Endpoint: endpoint, HTTPClient: hc, DisableStandaloneSSE: true}, nil)
+	cs, err := c.Connect(ctxT(t, 10*time.Second), &mcp.StreamableClientTransport{Endpoint: endpoint, HTTPClient: hc, DisableStandaloneSSE: true}, sessionEra)
 	if err != nil {
 		t.Fatalf("connect %s: %v", endpoint, err)
 	}
 	t.Cleanup(func() { cs.Close() })
 	return cs
 }
+
+// sessionEra pins a test client to a session-bearing revision: left to
+// itself a go-sdk client negotiates the gateway's sessionless 2026-07-28.
+var sessionEra = &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"}
 
 type bearer struct {
 	token string
@@ -215,7 +219,7 @@ func openSessions(t *testing.T, endpoint string, n int, tool string) {
 // openAndCall opens one client session and calls tool once in it.
 func openAndCall(ctx context.Context, endpoint, tool string) (*mcp.ClientSession, error) {
 	c := mcp.NewClient(&mcp.Implementation{Name: "gateway-test", Version: "0"}, nil)
-	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: endpoint, DisableStandaloneSSE: true}, nil)
+	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: endpoint, DisableStandaloneSSE: true}, sessionEra)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}

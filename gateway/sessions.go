@@ -24,6 +24,9 @@ type downstream struct {
 	created  time.Time
 	server   *mcp.ServerSession // nil for a pass-through session
 	pt       *ptSession         // set for a pass-through session of /servers/{id}/mcp
+	// bridged marks a bridge of sessionless callers (sessionless.go): it
+	// holds upstream sessions but no client can address it by session id.
+	bridged bool
 	// ctx ends when the session does: its upstream calls run under it, because
 	// the SDK's ServerSession.Close waits for in-flight handlers and a hung
 	// upstream call must not hold a DELETE or a shutdown.

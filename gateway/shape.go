@@ -28,6 +28,10 @@ type Shape struct {
 	// ReadinessPath answers GET with 200 when serving, 503 while draining.
 	// Default /readyz.
 	ReadinessPath string
+	// Eras are the protocol eras served downstream: EraSession (the
+	// session-bearing revisions) and EraSessionless (2026-07-28). Empty =
+	// both, negotiated per request.
+	Eras []string
 }
 
 const (

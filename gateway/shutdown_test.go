@@ -223,7 +223,7 @@ func TestGatewayLeavesNoGoroutines(t *testing.T) {
 func connectNoCleanup(t *testing.T, endpoint string) *mcp.ClientSession {
 	t.Helper()
 	c := mcp.NewClient(&mcp.Implementation{Name: "leak-test", Version: "0"}, nil)
-	cs, err := c.Connect(ctxT(t, 10*time.Second), &mcp.StreamableClientTransport{Endpoint: endpoint, DisableStandaloneSSE: true}, nil)
+	cs, err := c.Connect(ctxT(t, 10*time.Second), &mcp.StreamableClientTransport{Endpoint: endpoint, DisableStandaloneSSE: true}, sessionEra)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,13 +32,16 @@ type Hooks struct {
 
 // Server is a running counter fake. Serve it with Handler; stop it with Close.
 type Server struct {
-	log     *slog.Logger
-	hooks   Hooks
-	mcp     *mcp.Server
-	sdk     http.Handler
-	handler http.Handler
-	st      state
-	rte     routingState // the routing tools' part of /stats (rte_tools.go)
+	log   *slog.Logger
+	hooks Hooks
+	mcp   *mcp.Server
+	sdk   http.Handler
+	// modern serves the sessionless 2026-07-28 revision (stateless.go).
+	modern        *mcp.Server
+	modernHandler http.Handler
+	handler       http.Handler
+	st            state
+	rte           routingState // the routing tools' part of /stats (rte_tools.go)
 
 	done      chan struct{} // closed when Close starts: releases every wedge
 	closeOnce sync.Once
@@ -63,12 +66,15 @@ func NewWithHooks(opts Options, hooks Hooks) *Server {
 		done:  make(chan struct{}),
 		st:    newState(),
 	}
-	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "counter", Version: "v1"}, &mcp.ServerOptions{Logger: log})
+	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "counter", Version: "v1"}, &mcp.ServerOptions{Logger: log, SetCacheable: privateToolList})
 	s.mcp.AddReceivingMiddleware(s.observe)
-	s.addTools()
+	s.addCounterTools(s.mcp)
+	s.addEraTools(s.mcp)
 	s.addRoutingTools(s.mcp)
+	s.modernHandler = s.newModernHandler()
 	if hooks.Tools != nil {
 		hooks.Tools(s, s.mcp)
+		hooks.Tools(s, s.modern)
 	}
 	s.sdk = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp }, &mcp.StreamableHTTPOptions{
 		Logger: log,

@@ -56,6 +56,10 @@ func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 type conn struct {
 	header http.Header // added to every request
 	noSSE  bool        // no standalone GET stream
+	// modern lets the client negotiate 2026-07-28 (server/discover, no
+	// session); otherwise it initializes a 2025-11-25 session.
+	modern bool
+	opts   *mcp.ClientOptions
 }
 
 // connect opens a client session with its own HTTP transport, closed at cleanup.
@@ -63,13 +67,17 @@ func connect(ctx context.Context, t *testing.T, url string, c conn) *mcp.ClientS
 	t.Helper()
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
-	client := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
+	client := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "v1"}, c.opts)
+	sopts := &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"}
+	if c.modern {
+		sopts = nil
+	}
 	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{
 		Endpoint:             url + "/mcp",
 		HTTPClient:           &http.Client{Transport: headerTransport{base: tr, header: c.header}},
 		MaxRetries:           -1,
 		DisableStandaloneSSE: c.noSSE,
-	}, nil)
+	}, sopts)
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}

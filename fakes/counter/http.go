@@ -29,6 +29,11 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.inflight.Done()
+	if isModern(r) {
+		// No sessions in this revision: an Mcp-Session-Id is ignored.
+		s.serveModern(w, r)
+		return
+	}
 
 	id := r.Header.Get("Mcp-Session-Id")
 	// The SDK may still hold a dropped session while it drains, so the fake

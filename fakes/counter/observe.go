@@ -21,6 +21,7 @@ func (s *Server) observe(next mcp.MethodHandler) mcp.MethodHandler {
 			}
 		}
 		res, err := next(ctx, method, req)
+		res = s.personalise(method, req.GetSession().ID(), res)
 		if method == "initialize" && err == nil {
 			ss, ok := req.GetSession().(*mcp.ServerSession)
 			ir, _ := res.(*mcp.InitializeResult)

@@ -29,10 +29,11 @@ type state struct {
 	initializes int
 	sessions    map[string]*record
 	headers     []fakes.HeaderRecord
+	modern      modernState // handles, MRTR and 2026-07-28 counts (stateless.go)
 }
 
 func newState() state {
-	return state{sessions: make(map[string]*record)}
+	return state{sessions: make(map[string]*record), modern: newModernState()}
 }
 
 // recordHeaders logs one /mcp request, dropping the oldest past the bound.
@@ -182,5 +183,6 @@ func (st *state) snapshot() fakes.Stats {
 		}
 		out.Headers[i] = h
 	}
+	st.modern.fill(&out)
 	return out
 }

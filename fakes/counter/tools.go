@@ -13,7 +13,8 @@ type Result struct {
 }
 
 type incrementArgs struct {
-	By *int `json:"by,omitempty"`
+	By     *int   `json:"by,omitempty"`
+	Handle string `json:"handle,omitempty"`
 }
 
 type noArgs struct{}
@@ -22,33 +23,40 @@ type noArgs struct{}
 var incrementSchema = map[string]any{
 	"type": "object",
 	"properties": map[string]any{
-		"by": map[string]any{"type": "integer", "default": 1, "description": "amount to add"},
+		"by":     map[string]any{"type": "integer", "default": 1, "description": "amount to add"},
+		"handle": map[string]any{"type": "string", "description": "a handle from open: add to that counter instead of the session's (required in 2026-07-28)"},
 	},
 }
 
-func (s *Server) addTools() {
-	mcp.AddTool(s.mcp, &mcp.Tool{Name: "increment", Description: "Add to this session's counter; returns the new value.", InputSchema: incrementSchema},
+func (s *Server) addCounterTools(srv *mcp.Server) {
+	mcp.AddTool(srv, &mcp.Tool{Name: "increment", Description: "Add to this session's counter; returns the new value.", InputSchema: incrementSchema},
 		func(_ context.Context, req *mcp.CallToolRequest, in incrementArgs) (*mcp.CallToolResult, Result, error) {
 			by := 1
 			if in.By != nil {
 				by = *in.By
 			}
-			return s.apply(req, func(v int) int { return v + by })
+			return s.apply(req, in.Handle, func(v int) int { return v + by })
 		})
-	mcp.AddTool(s.mcp, &mcp.Tool{Name: "get", Description: "Read this session's counter."},
-		func(_ context.Context, req *mcp.CallToolRequest, _ noArgs) (*mcp.CallToolResult, Result, error) {
-			return s.apply(req, func(v int) int { return v })
+	mcp.AddTool(srv, &mcp.Tool{Name: "get", Description: "Read this session's counter (or the handle's)."},
+		func(_ context.Context, req *mcp.CallToolRequest, in handleArgs) (*mcp.CallToolResult, Result, error) {
+			return s.apply(req, in.Handle, func(v int) int { return v })
 		})
-	mcp.AddTool(s.mcp, &mcp.Tool{Name: "reset", Description: "Set this session's counter to 0."},
+	mcp.AddTool(srv, &mcp.Tool{Name: "reset", Description: "Set this session's counter to 0."},
 		func(_ context.Context, req *mcp.CallToolRequest, _ noArgs) (*mcp.CallToolResult, Result, error) {
-			return s.apply(req, func(int) int { return 0 })
+			return s.apply(req, "", func(int) int { return 0 })
 		})
 }
 
 // apply changes the calling session's value. The SDK turns the Result into
 // structured content plus a JSON text content.
-func (s *Server) apply(req *mcp.CallToolRequest, f func(int) int) (*mcp.CallToolResult, Result, error) {
+func (s *Server) apply(req *mcp.CallToolRequest, handle string, f func(int) int) (*mcp.CallToolResult, Result, error) {
+	if handle != "" {
+		return s.applyHandle(req, handle, f)
+	}
 	id := req.Session.ID()
+	if id == "" {
+		return nil, Result{}, fmt.Errorf("2026-07-28 carries no session: call open and pass its handle")
+	}
 	v, ok := s.st.update(id, f)
 	if !ok {
 		return nil, Result{}, fmt.Errorf("unknown session %q", id)

@@ -51,7 +51,7 @@ func newClient() *mcp.Client {
 
 func connect(ctx context.Context, t *testing.T, url string) *mcp.ClientSession {
 	t.Helper()
-	cs, err := newClient().Connect(ctx, newTransport(t, url), nil)
+	cs, err := newClient().Connect(ctx, newTransport(t, url), &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}

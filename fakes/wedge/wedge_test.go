@@ -135,7 +135,7 @@ func TestInitializeWedges(t *testing.T) {
 	f, ts := serve(t, wedge.Initialize)
 
 	done := async(func() error {
-		cs, err := newClient().Connect(ctx, newTransport(t, ts.URL), nil)
+		cs, err := newClient().Connect(ctx, newTransport(t, ts.URL), &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 		if err == nil {
 			cs.Close()
 		}

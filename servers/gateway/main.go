@@ -64,11 +64,11 @@ func tuneGC() error {
 }
 
 type options struct {
-	listen, upstreams, redis, replicaID, advertiseURL string
-	authTokens, adminToken, clusterSecret, emulateBug string
-	aggregateRoute, serverRoute, toolName, readiness  string
-	shutdownTimeout, sessionTimeout                   time.Duration
-	bodyTimeout, forwardTimeout, callTimeout          time.Duration
+	listen, upstreams, redis, replicaID, advertiseURL      string
+	authTokens, adminToken, clusterSecret, emulateBug      string
+	aggregateRoute, serverRoute, toolName, readiness, eras string
+	shutdownTimeout, sessionTimeout                        time.Duration
+	bodyTimeout, forwardTimeout, callTimeout               time.Duration
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -92,6 +92,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.serverRoute, "server-route", "/servers/{id}/mcp", "path of the one-upstream route, {id} the upstream id (/{id}/mcp); empty = none")
 	fs.StringVar(&o.toolName, "tool-name", "{{.Upstream}}.{{.Tool}}", "Go text/template naming tools on the aggregate route ({{.Upstream}}__{{.Tool}} where clients forbid dots)")
 	fs.StringVar(&o.readiness, "readiness-path", "/readyz", "path answering GET with 200 when serving, 503 while draining")
+	fs.StringVar(&o.eras, "eras", "session,2026-07-28", "protocol eras served downstream, comma-separated: session (2025-03-26 .. 2025-11-25) and 2026-07-28 (sessionless)")
 	// Environment twins first, so that the command line overrides them.
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -161,6 +162,7 @@ func run(args []string) error {
 			ServerRoute:    routeOrNone(o.serverRoute),
 			ToolName:       o.toolName,
 			ReadinessPath:  o.readiness,
+			Eras:           strings.Split(o.eras, ","),
 		},
 		Logger: slog.New(slog.NewJSONHandler(os.Stderr, nil)),
 	}

@@ -14,4 +14,5 @@ import (
 	_ "github.com/mcpgw/conformance/suites/security"
 	_ "github.com/mcpgw/conformance/suites/shutdown"
 	_ "github.com/mcpgw/conformance/suites/transport"
+	_ "github.com/mcpgw/conformance/suites/versions"
 )

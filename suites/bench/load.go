@@ -64,7 +64,7 @@ func openSession(ctx context.Context, hc *http.Client, endpoint string) (*mcp.Cl
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	c := mcp.NewClient(&mcp.Implementation{Name: "mcpgw-bench", Version: "0"}, nil)
-	return c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: endpoint, HTTPClient: hc, DisableStandaloneSSE: true, MaxRetries: -1}, nil)
+	return c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: endpoint, HTTPClient: hc, DisableStandaloneSSE: true, MaxRetries: -1}, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 }
 
 func callValue(ctx context.Context, cs *mcp.ClientSession, tool string, args map[string]any) (int, error) {

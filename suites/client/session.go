@@ -18,9 +18,13 @@ type Options struct {
 	Token string
 	// Credential is how Token is sent.
 	Credential Credential
-	// ProtocolVersion asks for one revision (empty: the SDK's default, which
-	// probes the newest revision first and falls back).
+	// ProtocolVersion asks for one revision (empty: DefaultProtocolVersion,
+	// a session-bearing one).
 	ProtocolVersion string
+	// SDKDefault leaves the revision to the SDK, as an application would:
+	// a current go-sdk probes 2026-07-28 with server/discover first and
+	// falls back to initialize (TRN-8).
+	SDKDefault bool
 	// NoStandaloneSSE skips the GET stream the SDK opens after initialize.
 	NoStandaloneSSE bool
 	// Client sets the go-sdk client's handlers (elicitation, sampling,
@@ -55,9 +59,9 @@ func Connect(ctx context.Context, endpoint string, opts Options) (*Session, erro
 		DisableStandaloneSSE: opts.NoStandaloneSSE,
 	}
 	c := mcp.NewClient(&mcp.Implementation{Name: "mcpconf", Version: "v1"}, opts.Client)
-	var sopts *mcp.ClientSessionOptions
-	if opts.ProtocolVersion != "" {
-		sopts = &mcp.ClientSessionOptions{ProtocolVersion: opts.ProtocolVersion}
+	sopts := &mcp.ClientSessionOptions{ProtocolVersion: cmpOr(opts.ProtocolVersion, DefaultProtocolVersion)}
+	if opts.SDKDefault {
+		sopts = nil
 	}
 	cs, err := c.Connect(ctx, transport, sopts)
 	if err != nil {
@@ -167,4 +171,11 @@ func (b withToken) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	b.cred.set(r.Header, b.token)
 	return b.next.RoundTrip(r)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

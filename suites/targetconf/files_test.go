@@ -51,6 +51,7 @@ func TestShapeTargetFilesLoad(t *testing.T) {
 		"default.yaml":        "--aggregate-route=/mcp --server-route=/servers/{id}/mcp --tool-name={{.Upstream}}.{{.Tool}} --readiness-path=/readyz",
 		"aggregate-only.yaml": "--server-route= --tool-name={{.Upstream}}__{{.Tool}} --readiness-path=/ready",
 		"server-only.yaml":    "--aggregate-route= --server-route=/{id}/mcp",
+		"stateless.yaml":      "--eras=2026-07-28",
 	}
 	repoGateway, _ := filepath.Abs("../../bin/gateway") // as ginkgo runs, from this package's directory
 	files, _ := filepath.Glob("../targets/shapes/*.yaml")

@@ -33,6 +33,9 @@ func (t *Target) ServesSessions() bool { return slices.Contains(t.Eras, EraSessi
 // an Mcp-Session-Id (sessionIds, default true).
 func (t *Target) MintsSessionIDs() bool { return t.SessionIDs == nil || *t.SessionIDs }
 
+// ServesSessionless reports whether the target serves 2026-07-28.
+func (t *Target) ServesSessionless() bool { return slices.Contains(t.Eras, EraStateless) }
+
 func (t *Target) validateState() error {
 	if len(t.Eras) == 0 {
 		t.Eras = []string{EraSession}

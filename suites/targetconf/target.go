@@ -142,12 +142,12 @@ func Reference() *Target {
 		// an owner, and two others to route through and to survive it.
 		Replicas:     3,
 		Capabilities: []Capability{AdminAPI, Auth, Signals, SessionTimeout, MultiReplica},
-		Profiles:     []string{"strict-405"},
+		Profiles:     []string{"strict-405", EraStateless},
 		ReadyTimeout: Duration(15 * time.Second),
 		Ready:        DefaultReady,
 		Alive:        DefaultAlive,
 		Auth:         DefaultAuth,
-		Eras:         []string{EraSession},
+		Eras:         []string{EraSession, EraStateless},
 		SharedState:  SharedRedis,
 		Routes:       ReferenceRoutes(),
 	}

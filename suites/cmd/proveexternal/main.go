@@ -245,7 +245,8 @@ external:
     replicas:%s
   adminToken: %s
 capabilities: [auth, multi-replica]
-profiles: [strict-405]
+profiles: [strict-405, "2026-07-28"]
+eras: [session, "2026-07-28"]
 readyTimeout: 5s
 upstreams:
   register: hooks

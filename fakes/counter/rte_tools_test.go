@@ -59,7 +59,9 @@ func connectHandling(ctx context.Context, t *testing.T, url, answer string, sn *
 	})
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
-	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url + "/mcp", HTTPClient: &http.Client{Transport: tr}, MaxRetries: -1, DisableStandaloneSSE: true}, nil)
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url + "/mcp", HTTPClient: &http.Client{Transport: tr}, MaxRetries: -1, DisableStandaloneSSE: true},
+		// The routing tools live in the session-bearing era.
+		&mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}

@@ -92,6 +92,9 @@ type Target struct {
 	SessionIDs *bool `yaml:"sessionIds"`
 	// SharedState is what its replicas share: redis (default) or none.
 	SharedState string `yaml:"sharedState"`
+	// Messages are the kinds of in-session message it relays (messages.go;
+	// absent: all of them).
+	Messages []string `yaml:"messages"`
 	// Upstreams says how the suite registers, changes and removes upstreams
 	// (upstreams file, admin API or hook commands; see upstreams.go).
 	Upstreams Upstreams `yaml:"upstreams"`

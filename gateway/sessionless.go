@@ -417,7 +417,13 @@ func (g *Gateway) sessionlessCall(ctx context.Context, d *downstream, env *sessi
 			delete(params.Meta, k)
 		}
 	}
+	if params.RequestState != "" {
+		return g.mrtrCall(ctx, d, &params)
+	}
 	res, err := g.callTool(ctx, d, &params)
+	if needsModernLeg(err) {
+		return g.mrtrCall(ctx, d, &params)
+	}
 	if err != nil {
 		return nil, err
 	}

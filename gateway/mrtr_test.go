@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"slices"
 	"testing"
 )
 
@@ -25,7 +26,7 @@ func TestMRTRPassesThroughAndIsBoundToIdentity(t *testing.T) {
 			}
 			state, _ := first.Result["requestState"].(string)
 			st := srv.Stats().Modern.MRTR
-			if state == "" || st.Issued < 1 {
+			if state == "" || !slices.Contains(st.States, state) {
 				t.Fatalf("no requestState (%q) or none issued upstream (%+v)", state, st)
 			}
 			retry := map[string]any{"name": "counter.confirm", "arguments": map[string]any{}, "requestState": state,
@@ -37,7 +38,7 @@ func TestMRTRPassesThroughAndIsBoundToIdentity(t *testing.T) {
 				t.Fatalf("bob's retry with alice's requestState: error %+v result %v (unbound %v)", bob.Error, bob.Result, unbound)
 			}
 			if !unbound {
-				if after != st {
+				if after.Issued != st.Issued || after.Completed != st.Completed || after.Refused != st.Refused {
 					t.Fatalf("bob's refused retry reached the upstream: %+v then %+v", st, after)
 				}
 				done := modernCall(t, url, "tok-alice", "tools/call", retry, nil)

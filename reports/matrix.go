@@ -95,6 +95,9 @@ type Matrix struct {
 	Servers map[string]int
 	// Baseline is the expected-failures baseline applied (nil: none).
 	Baseline *Baseline
+	// RevisionTable is the revision x requirement view of the specs that
+	// replay requirements per protocol revision (nil: none ran).
+	RevisionTable *RevisionTable
 	// groups are the catalogue's requirement groups, in order.
 	groups []catalog.Group
 }
@@ -131,6 +134,7 @@ func Load(path string) ([]types.Report, error) {
 func Build(c *catalog.Catalog, reports []types.Report) *Matrix {
 	m := &Matrix{Generated: time.Now(), Revisions: map[string]int{}, Servers: map[string]int{}, groups: c.Groups}
 	specsByID := map[string][]types.SpecReport{}
+	var revisionSpecs []revisionSpec
 	for _, r := range reports {
 		sr := SuiteResult{Description: r.SuiteDescription, Path: r.SuitePath, Succeeded: r.SuiteSucceeded, RunTime: r.RunTime}
 		if sr.Description == "" {
@@ -151,6 +155,9 @@ func Build(c *catalog.Catalog, reports []types.Report) *Matrix {
 				continue
 			}
 			sr.Specs++
+			if rs, ok := readRevisionCells(s); ok {
+				revisionSpecs = append(revisionSpecs, rs)
+			}
 			var ids []string
 			for _, l := range s.Labels() {
 				if _, ok := c.Requirement(l); ok && !slices.Contains(ids, l) {
@@ -169,6 +176,7 @@ func Build(c *catalog.Catalog, reports []types.Report) *Matrix {
 	for _, req := range c.Requirements {
 		m.Rows = append(m.Rows, buildRow(req, specsByID[req.ID]))
 	}
+	m.RevisionTable = buildRevisionTable(revisionSpecs)
 	return m
 }
 
@@ -190,7 +198,7 @@ func buildRow(req catalog.Requirement, specs []types.SpecReport) Row {
 		for _, e := range s.ReportEntries {
 			ev := Evidence{Spec: s.LeafNodeText, Name: e.Name, Value: e.StringRepresentation()}
 			switch {
-			case e.Name == conformance.EntryTarget || e.Name == conformance.EntryRevision || e.Name == conformance.EntryServer || e.Name == conformance.EntryCouldNotJudge:
+			case e.Name == conformance.EntryTarget || e.Name == conformance.EntryRevision || e.Name == conformance.EntryServer || e.Name == conformance.EntryCouldNotJudge || e.Name == conformance.EntryRevisionCell:
 				// About the run, not the requirement: see readRunEntries.
 			case strings.HasPrefix(e.Name, conformance.EntryLogPrefix):
 				sp.Logs = append(sp.Logs, ev)

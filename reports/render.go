@@ -46,6 +46,17 @@ func (m *Matrix) WriteMarkdown(w io.Writer) error {
 	if len(m.Unmatched) > 0 {
 		fmt.Fprintf(&b, "\nSpecs naming no requirement (a defect): %s\n", strings.Join(m.Unmatched, "; "))
 	}
+	if t := m.RevisionTable; t != nil {
+		b.WriteString("\n## Protocol revisions x requirements\n\n| revision | " + strings.Join(t.Requirements, " | ") + " |\n|---|")
+		b.WriteString(strings.Repeat("---|", len(t.Requirements)) + "\n")
+		for _, r := range t.Rows {
+			b.WriteString("| " + r.Revision + " |")
+			for _, c := range r.Cells {
+				b.WriteString(" " + statusMark(c) + " |")
+			}
+			b.WriteString("\n")
+		}
+	}
 	for _, g := range m.Groups() {
 		fmt.Fprintf(&b, "\n## %s: %s\n\n%s\n\n", g.Group.ID, g.Group.Title, g.Tally())
 		b.WriteString("| ID | level | status | reason | evidence | time |\n|---|---|---|---|---|---|\n")

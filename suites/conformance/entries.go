@@ -3,6 +3,8 @@ package conformance
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/onsi/ginkgo/v2"
 )
 
 // Report entries that describe the run rather than one requirement. The
@@ -55,4 +57,42 @@ func DecodeTargetInfo(s string) (TargetInfo, error) {
 	var ti TargetInfo
 	err := json.NewDecoder(strings.NewReader(s)).Decode(&ti)
 	return ti, err
+}
+
+// EntryRevisionCell carries one cell of the report's revision x requirement
+// table as JSON (a RevisionCell): a spec that replays requirements at one
+// protocol revision plans its cells first and marks each as it holds.
+const EntryRevisionCell = "mcpconf: revision cell"
+
+// RevisionCell is one requirement at one revision, planned or held.
+type RevisionCell struct {
+	Revision    string `json:"revision"`
+	Requirement string `json:"requirement"`
+	Held        bool   `json:"held,omitempty"`
+}
+
+// RevisionPlan records, hidden from the evidence, that this spec checks
+// requirements ids at revision: a cell the spec plans and never marks held
+// is shown failed (the spec failed there) or not reached.
+func RevisionPlan(revision string, ids ...string) {
+	for _, id := range ids {
+		addRevisionCell(RevisionCell{Revision: revision, Requirement: id})
+	}
+}
+
+// RevisionHeld records that requirement id held at revision in this spec.
+func RevisionHeld(revision, id string) {
+	addRevisionCell(RevisionCell{Revision: revision, Requirement: id, Held: true})
+}
+
+func addRevisionCell(c RevisionCell) {
+	b, _ := json.Marshal(c)
+	ginkgo.AddReportEntry(EntryRevisionCell, string(b), ginkgo.ReportEntryVisibilityNever)
+}
+
+// DecodeRevisionCell reads an EntryRevisionCell value.
+func DecodeRevisionCell(s string) (RevisionCell, error) {
+	var c RevisionCell
+	err := json.Unmarshal([]byte(s), &c)
+	return c, err
 }

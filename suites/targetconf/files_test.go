@@ -74,6 +74,36 @@ func TestShapeTargetFilesLoad(t *testing.T) {
 	}
 }
 
+// The community targets (real gateways, suites/targets/community/*) load as
+// committed, with the shape their RESULTS.md was recorded with: hooks, and
+// the routes each gateway really serves.
+func TestCommunityTargetFilesLoad(t *testing.T) {
+	want := map[string]string{ // directory -> the first route's path for upstream u1
+		"docker-mcp-gateway": "/mcp",
+		"mcp-proxy":          "/u1/mcp",
+		"unla":               "/u1/mcp",
+	}
+	files, _ := filepath.Glob("../targets/community/*/target.yaml")
+	if len(files) != len(want) {
+		t.Fatalf("community targets %v, want %d", files, len(want))
+	}
+	for _, f := range files {
+		tg, err := Load(env(map[string]string{EnvTarget: f}))
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		r := tg.Routes.Aggregate
+		if r == nil {
+			r = tg.Routes.Server
+		}
+		p, _ := r.PathFor("u1")
+		if dir := filepath.Base(filepath.Dir(f)); p != want[dir] || tg.Driver != DriverExternal || !tg.HasHook("remove") {
+			t.Errorf("%s: driver %q, route %q (want %q), remove hook %v", f, tg.Driver, p, want[dir], tg.HasHook("remove"))
+		}
+	}
+}
+
 // A bad target file names the field, what is wrong and what is allowed.
 func TestBadTargetFilesSayWhatIsWrong(t *testing.T) {
 	dir := t.TempDir()

@@ -1,8 +1,15 @@
 #!/bin/sh
-# Upstream hook for docker/mcp-gateway: forget the upstream and restart
-# every replica, so it is no longer in the catalog or --servers.
-set -eu
+# Upstream hook for docker/mcp-gateway: forget the upstream on every
+# replica that has it and restart those, so it is no longer in their
+# catalog or --servers.
+. ./lib.sh
 cat >/dev/null
-STATE=${DOCKERMCP_STATE:-/tmp/mcpconf-docker-mcp}
-rm -f "$STATE/upstreams/$MCPCONF_UPSTREAM_ID"
-exec sh ./replicas.sh restart
+ports=
+for f in "$STATE"/upstreams/*/"$ID"; do
+	[ -f "$f" ] || continue
+	rm -f "$f"
+	p=$(basename "$(dirname "$f")")
+	ports="$ports $p"
+done
+[ -n "$ports" ] || exit 0
+exec sh ./replicas.sh restart $ports

@@ -14,8 +14,9 @@
 #   DOCKERMCP_AUTH_PORTS ports of replicas started with that token
 #                    (default 19411 19412 19413)
 #
-# "start" saves these settings in the state directory; "restart" and
-# "stop" (what the hooks run, with only DOCKERMCP_STATE set) read them back.
+# "start" saves these settings in the state directory and starts every
+# replica with no upstream; "restart PORT..." (what the hooks run, with only
+# DOCKERMCP_STATE set) and "stop" read them back.
 set -eu
 STATE=${DOCKERMCP_STATE:-/tmp/mcpconf-docker-mcp}
 if [ "${1:-}" != start ] && [ -f "$STATE/settings" ]; then
@@ -25,43 +26,65 @@ fi
 PORTS=${DOCKERMCP_PORTS:-19401 19402 19403}
 AUTH_PORTS=${DOCKERMCP_AUTH_PORTS:-19411 19412 19413}
 TOKEN=${DOCKERMCP_TOKEN:-tok-alice}
-# The gateway reads catalogs under $HOME/.docker/mcp/catalogs/; a HOME of
+# The gateway reads catalogs only under $HOME/.docker/mcp/catalogs/ (it
+# refuses a --catalog path elsewhere), one per replica here; a HOME of
 # our own keeps the user's Docker config (and its feature flags) out.
 HOME_DIR=$STATE/home
-CATALOG=$HOME_DIR/.docker/mcp/catalogs/suite.yaml
-mkdir -p "$STATE/upstreams" "$(dirname "$CATALOG")"
+CATALOGS=$HOME_DIR/.docker/mcp/catalogs
+mkdir -p "$STATE/upstreams" "$CATALOGS"
 
-# One file per upstream in $STATE/upstreams/<id>: its URL on one line.
+# Each replica has its own upstream set, $STATE/upstreams/<port>/<id> (the
+# URL on one line), and its own catalog: a hook gives an upstream only to
+# the replicas of its spec (MCPCONF_GATEWAY_URLS) and restarts only those.
 # Every upstream is a "remote" server of that name; --servers enables them
 # all (and, as a side effect, turns the dynamic mcp-add/mcp-find tools off).
 # Each gets prefix <id>, so its tools show as <id>__<tool> on /mcp: without
 # a prefix, two upstreams with the same tools (two counters) would collide.
-write_catalog() {
+write_catalog() { # port
 	names=
+	mkdir -p "$STATE/upstreams/$1"
 	{
 		echo "registry:"
-		for f in "$STATE"/upstreams/*; do
+		for f in "$STATE/upstreams/$1"/*; do
 			[ -f "$f" ] || continue
 			id=$(basename "$f")
 			names="$names${names:+,}$id"
 			printf '  %s:\n    type: remote\n    prefix: %s\n    remote:\n      url: %s\n      transport_type: streamable-http\n' \
 				"$id" "$id" "$(cat "$f")"
 		done
-	} >"$CATALOG"
+	} >"$CATALOGS/suite-$1.yaml"
 	SERVERS=$names
 }
 
-stop_one() {
-	pidf="$STATE/$1.pid"
-	[ -f "$pidf" ] || return 0
-	pid=$(cat "$pidf")
-	kill "$pid" 2>/dev/null || true
-	i=0
-	while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-	rm -f "$pidf"
+is_auth() { # port
+	for a in $AUTH_PORTS; do [ "$a" = "$1" ] && return 0; done
+	return 1
 }
 
-start_one() { # port token
+# stop_all ports...: SIGTERM every replica at once, then wait for all of
+# them (a graceful shutdown can wait seconds on open GET streams; one at a
+# time, six replicas made every hook slow).
+stop_all() {
+	pids=
+	for p in "$@"; do
+		pidf="$STATE/$p.pid"
+		[ -f "$pidf" ] || continue
+		pid=$(cat "$pidf")
+		kill "$pid" 2>/dev/null || true
+		pids="$pids $pid"
+		rm -f "$pidf"
+	done
+	for pid in $pids; do
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	done
+}
+
+start_one() { # port
+	write_catalog "$1"
+	tok=
+	is_auth "$1" && tok=$TOKEN
+	set -- "$1" "$tok"
 	: >"$STATE/empty.env"
 	(
 		export HOME="$HOME_DIR" DOCKER_MCP_IN_CONTAINER=1 DOCKER_MCP_ALLOW_INSECURE_REMOTE_URLS=1
@@ -70,44 +93,51 @@ start_one() { # port token
 		[ -n "$2" ] && auth=
 		exec setsid "$DOCKERMCP_BIN" gateway run --transport streaming \
 			--host 127.0.0.1 --port "$1" --static $auth \
-			--catalog "$CATALOG" ${SERVERS:+--servers "$SERVERS"} \
+			--catalog "$CATALOGS/suite-$1.yaml" ${SERVERS:+--servers "$SERVERS"} \
 			--secrets "$STATE/empty.env" --verify-signatures=false \
 			>>"$STATE/$1.log" 2>&1 </dev/null
 	) &
 	echo $! >"$STATE/$1.pid"
 }
 
-# Up when /health answers 200 (the gateway reports healthy once its
+# Up when /health answers 200 within 30 s (the gateway reports healthy once its
 # configuration is loaded).
 wait_one() {
 	i=0
 	until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$1/health")" = 200 ]; do
-		i=$((i + 1)); [ $i -lt 150 ] || { echo "replica :$1 not healthy; see $STATE/$1.log" >&2; return 1; }
+		i=$((i + 1)); [ $i -lt 300 ] || { echo "replica :$1 not healthy; see $STATE/$1.log" >&2; return 1; }
 		sleep 0.1
 	done
 }
 
+restart() { # ports...
+	stop_all "$@"
+	for p in "$@"; do start_one "$p"; done
+	for p in "$@"; do wait_one "$p"; done
+}
+
 case "${1:-}" in
-start | restart)
-	if [ "$1" = start ]; then
-		cat >"$STATE/settings" <<SETTINGS
+start)
+	cat >"$STATE/settings" <<SETTINGS
 DOCKERMCP_BIN='$DOCKERMCP_BIN'
 DOCKERMCP_PORTS='$PORTS'
 DOCKERMCP_AUTH_PORTS='$AUTH_PORTS'
 DOCKERMCP_TOKEN='$TOKEN'
 SETTINGS
-	fi
-	for p in $PORTS $AUTH_PORTS; do stop_one "$p"; done
-	write_catalog
-	for p in $PORTS; do start_one "$p" ""; done
-	for p in $AUTH_PORTS; do start_one "$p" "$TOKEN"; done
-	for p in $PORTS $AUTH_PORTS; do wait_one "$p"; done
+	# A new run starts with no upstreams: the suite adds its own.
+	rm -rf "$STATE/upstreams"
+	restart $PORTS $AUTH_PORTS
+	;;
+restart)
+	shift
+	[ $# -gt 0 ] || set -- $PORTS $AUTH_PORTS
+	restart "$@"
 	;;
 stop)
-	for p in $PORTS $AUTH_PORTS; do stop_one "$p"; done
+	stop_all $PORTS $AUTH_PORTS
 	;;
 *)
-	echo "usage: $0 start|restart|stop" >&2
+	echo "usage: $0 start|restart [port...]|stop" >&2
 	exit 2
 	;;
 esac

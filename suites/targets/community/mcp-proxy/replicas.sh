@@ -8,14 +8,21 @@
 # before the suite (see README.md).
 #
 #   MCPPROXY_BIN    the mcp-proxy binary (built outside this repository)
-#   MCPPROXY_STATE  working directory: upstream list, configs, logs, pids
+#   MCPPROXY_STATE  working directory: upstream lists, configs, logs, pids
 #   MCPPROXY_PORTS  one loopback port per replica (default 19201 19202 19203)
 #   MCPPROXY_TOKENS space-separated bearer tokens; empty = no auth
 #   MCPPROXY_AUTH_PORTS ports of replicas started with MCPPROXY_TOKENS
 #                   (default 19211 19212 19213)
 #
-# "start" saves these settings in the state directory; "restart" (what the
-# hooks run, with only MCPPROXY_STATE set) reads them back.
+# "start" saves these settings in the state directory and starts every
+# replica with no upstream; "restart PORT..." (what the hooks run, with only
+# MCPPROXY_STATE set) reads them back and restarts the replicas named.
+#
+# Each replica has its own upstream set, $STATE/upstreams/<port>/<id> (the
+# URL on one line): a hook gives an upstream only to the replicas of its
+# spec (MCPCONF_GATEWAY_URLS). mcp-proxy opens its upstream session when it
+# starts, so an upstream configured on all six replicas would show the
+# spec's fake six upstream sessions where the spec's replicas hold one.
 set -eu
 STATE=${MCPPROXY_STATE:-/tmp/mcpconf-mcp-proxy}
 if [ "${1:-}" != start ] && [ -f "$STATE/settings" ]; then
@@ -27,10 +34,9 @@ AUTH_PORTS=${MCPPROXY_AUTH_PORTS:-19211 19212 19213}
 TOKENS=${MCPPROXY_TOKENS:-}
 mkdir -p "$STATE/upstreams"
 
-# One file per upstream in $STATE/upstreams/<id>: its URL on one line.
-servers_json() {
+servers_json() { # port
 	sep=
-	for f in "$STATE"/upstreams/*; do
+	for f in "$STATE/upstreams/$1"/*; do
 		[ -f "$f" ] || continue
 		printf '%s"%s": {"transportType": "streamable-http", "url": "%s"}' \
 			"$sep" "$(basename "$f")" "$(cat "$f")"
@@ -48,75 +54,96 @@ config() { # port tokens
 {"mcpProxy": {"baseURL": "http://127.0.0.1:$1", "addr": "127.0.0.1:$1",
   "name": "mcp-proxy", "version": "suite", "type": "streamable-http",
   "options": {"logEnabled": true, "authTokens": [$(tokens_json "$2")]}},
- "mcpServers": {$(servers_json)}}
+ "mcpServers": {$(servers_json "$1")}}
 JSON
 }
 
-stop_one() {
-	pidf="$STATE/$1.pid"
-	[ -f "$pidf" ] || return 0
-	pid=$(cat "$pidf")
-	kill "$pid" 2>/dev/null || true
-	# mcp-proxy shuts down within 5s on SIGTERM; wait for the port to free.
-	i=0
-	while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	rm -f "$pidf"
+is_auth() { # port
+	for a in $AUTH_PORTS; do [ "$a" = "$1" ] && return 0; done
+	return 1
 }
 
-start_one() { # port tokens
-	config "$1" "$2" >"$STATE/$1.json"
+# stop_all ports...: SIGTERM every replica at once, then wait for all of
+# them (a graceful shutdown can wait seconds on open GET streams; one at a
+# time, six replicas made every hook slow).
+stop_all() {
+	pids=
+	for p in "$@"; do
+		pidf="$STATE/$p.pid"
+		[ -f "$pidf" ] || continue
+		pid=$(cat "$pidf")
+		kill "$pid" 2>/dev/null || true
+		pids="$pids $pid"
+		rm -f "$pidf"
+	done
+	for pid in $pids; do
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	done
+}
+
+start_one() { # port
+	tokens=
+	is_auth "$1" && tokens=$TOKENS
+	mkdir -p "$STATE/upstreams/$1"
+	config "$1" "$tokens" >"$STATE/$1.json"
 	setsid "$MCPPROXY_BIN" --config "$STATE/$1.json" --expand-env=false \
 		>>"$STATE/$1.log" 2>&1 </dev/null &
 	echo $! >"$STATE/$1.pid"
 }
 
 # A replica is up when it answers HTTP at all (404 on / is its only
-# answer before an upstream route exists), and each listed upstream is up
-# when its route answers an initialize: routes appear only once mcp-proxy
-# has connected to that upstream.
-wait_one() { # port token
+# answer before an upstream route exists), and serves /<id>/mcp for every
+# upstream in its set: mcp-proxy registers a route only once it has
+# connected to that upstream. An upstream it cannot reach (a fake a failed
+# spec left behind) gets no route: wait for the hook's own upstream only.
+wait_one() { # port
 	auth=
-	[ -n "$2" ] && auth="Authorization: Bearer $2"
+	is_auth "$1" && auth="Authorization: Bearer ${TOKENS%% *}"
 	i=0
 	until curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/"; do
 		i=$((i + 1)); [ $i -lt 100 ] || { echo "replica :$1 not listening" >&2; return 1; }
 		sleep 0.1
 	done
-	for f in "$STATE"/upstreams/*; do
-		[ -f "$f" ] || continue
-		id=$(basename "$f")
-		i=0
-		until curl -sf -o /dev/null --max-time 1 -H "$auth" \
-			-H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
-			-d '{"jsonrpc":"2.0","id":1,"method":"ping"}' "http://127.0.0.1:$1/$id/mcp"; do
-			i=$((i + 1)); [ $i -lt 100 ] || { echo "replica :$1 does not serve /$id/mcp" >&2; return 1; }
-			sleep 0.1
-		done
+	id=${MCPCONF_UPSTREAM_ID:-}
+	[ -n "$id" ] && [ -f "$STATE/upstreams/$1/$id" ] || return 0
+	i=0
+	until curl -sf -o /dev/null --max-time 1 -H "$auth" \
+		-H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+		-d '{"jsonrpc":"2.0","id":1,"method":"ping"}' "http://127.0.0.1:$1/$id/mcp"; do
+		i=$((i + 1)); [ $i -lt 100 ] || { echo "replica :$1 does not serve /$id/mcp" >&2; return 1; }
+		sleep 0.1
 	done
 }
 
+restart() { # ports...
+	stop_all "$@"
+	for p in "$@"; do start_one "$p"; done
+	for p in "$@"; do wait_one "$p"; done
+}
+
 case "${1:-}" in
-start | restart)
-	if [ "$1" = start ]; then
-		cat >"$STATE/settings" <<SETTINGS
+start)
+	cat >"$STATE/settings" <<SETTINGS
 MCPPROXY_BIN='$MCPPROXY_BIN'
 MCPPROXY_PORTS='$PORTS'
 MCPPROXY_AUTH_PORTS='$AUTH_PORTS'
 MCPPROXY_TOKENS='$TOKENS'
 SETTINGS
-	fi
-	for p in $PORTS $AUTH_PORTS; do stop_one "$p"; done
-	for p in $PORTS; do start_one "$p" ""; done
-	for p in $AUTH_PORTS; do start_one "$p" "$TOKENS"; done
-	for p in $PORTS; do wait_one "$p" ""; done
-	first=${TOKENS%% *}
-	for p in $AUTH_PORTS; do wait_one "$p" "$first"; done
+	# A new run starts with no upstreams: the suite adds its own.
+	rm -rf "$STATE/upstreams"
+	restart $PORTS $AUTH_PORTS
+	;;
+restart)
+	shift
+	[ $# -gt 0 ] || set -- $PORTS $AUTH_PORTS
+	restart "$@"
 	;;
 stop)
-	for p in $PORTS $AUTH_PORTS; do stop_one "$p"; done
+	stop_all $PORTS $AUTH_PORTS
 	;;
 *)
-	echo "usage: $0 start|restart|stop" >&2
+	echo "usage: $0 start|restart [port...]|stop" >&2
 	exit 2
 	;;
 esac

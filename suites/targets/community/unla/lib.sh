@@ -4,12 +4,21 @@
 # applies it later (or logs a validation error), so after posting we poll
 # the route until it shows the change.
 #
-#   UNLA_RELOAD_URLS  notifier base URL of every replica, space-separated
-#                     (default http://127.0.0.1:19391); set in target.yaml
+# An add or change goes only to the spec's replicas (MCPCONF_GATEWAY_URLS):
+# each replica that has an upstream holds its own upstream session, and the
+# spec's fake should see those of the spec's replicas only. A replica's
+# notifier port is its port + 90 (replicas.sh). A remove goes to every
+# replica (UNLA_RELOAD_URLS, set in target.yaml), wherever the id was.
 set -eu
-RELOAD_URLS=${UNLA_RELOAD_URLS:-http://127.0.0.1:19391}
+ALL_RELOAD_URLS=${UNLA_RELOAD_URLS:-http://127.0.0.1:19391}
 GATEWAYS=${MCPCONF_GATEWAY_URLS:-$MCPCONF_GATEWAY_URL}
 ID=$MCPCONF_UPSTREAM_ID
+RELOAD_URLS=
+for g in $GATEWAYS; do
+	port=${g##*:}
+	port=${port%%/*}
+	RELOAD_URLS="$RELOAD_URLS ${g%:*}:$((port + 90))"
+done
 
 post_config() { # json
 	for u in $RELOAD_URLS; do

@@ -4,5 +4,6 @@
 # until /<id>/mcp is gone (404 "Invalid prefix").
 . ./lib.sh
 cat >/dev/null
+RELOAD_URLS=$ALL_RELOAD_URLS
 post_config "$(printf '{"name":"%s","tenant":"default","deletedAt":"%s"}' "$ID" "$(date -u +%Y-%m-%dT%H:%M:%SZ)")"
 wait_route gone

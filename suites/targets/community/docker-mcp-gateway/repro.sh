@@ -1,0 +1,30 @@
+#!/bin/bash
+# Hand reproductions for docker/mcp-gateway (see RESULTS.md).
+# Needs bin/counter and bin/wedge (make build) and the gateway binary (README.md); uses
+# its own ports and state directory, so it can run beside a suite run.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../mcp-curl.sh"
+W=$(cd "$HERE/../../../.." && pwd); D=$HERE
+export DOCKERMCP_BIN=${DOCKERMCP_BIN:-/work/scratch/bin/docker-mcp} DOCKERMCP_STATE=/tmp/repro-docker DOCKERMCP_PORTS="19421 19422" DOCKERMCP_AUTH_PORTS="19431"
+rm -rf $DOCKERMCP_STATE
+$W/bin/counter --listen 127.0.0.1:19111 >/dev/null 2>&1 & C=$!
+$W/bin/wedge --listen 127.0.0.1:19112 >/dev/null 2>&1 & WG=$!
+cd $D && sh replicas.sh start
+hook() { echo '{}' | MCPCONF_HOOK=add MCPCONF_UPSTREAM_ID=$1 MCPCONF_UPSTREAM_URL=$2 MCPCONF_GATEWAY_URLS="http://127.0.0.1:19421 http://127.0.0.1:19422 http://127.0.0.1:19431" sh ./add.sh; }
+hook counter http://127.0.0.1:19111/mcp; hook w http://127.0.0.1:19112/mcp
+A=http://127.0.0.1:19421/mcp B=http://127.0.0.1:19422/mcp
+echo '## XPD: a session minted on replica A, used through replica B'
+S=$(mcp_init $A); echo "session on A: $S"
+echo "increment via A: $(mcp_call $A $S counter__increment)"
+echo -n "increment via B: "; curl -s -o /dev/null -w '%{http_code} ' -H "$H1" -H "$H2" -H "Mcp-Session-Id: $S" $B -d '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"counter__increment","arguments":{}}}'; curl -s -H "$H1" -H "$H2" -H "Mcp-Session-Id: $S" $B -d '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"counter__increment","arguments":{}}}'; echo
+echo '## SEC-5: a 16 MiB tools/call body'
+head -c $((16<<20)) /dev/zero | tr '\0' x | sed 's/^/{"jsonrpc":"2.0","id":3,"method":"tools\/call","params":{"name":"counter__increment","arguments":{"pad":"/; s/$/"}}}/' > /tmp/repro-big.json
+curl -s -o /tmp/repro-big.out -w 'status %{http_code}, body %{size_download} bytes\n' -H "$H1" -H "$H2" -H "Mcp-Session-Id: $S" $A --data-binary @/tmp/repro-big.json; head -c 200 /tmp/repro-big.out; echo
+echo '## TRN-10: the client gives up on w__block after 2 s; does the upstream see the call cancelled?'
+curl -s --max-time 2 -o /dev/null -H "$H1" -H "$H2" -H "Mcp-Session-Id: $S" $A -d '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"w__block","arguments":{}}}'; echo "curl exit $? (28 = our timeout)"
+sleep 6; echo "wedge /stats 6 s later: $(curl -s http://127.0.0.1:19112/stats | python3 -c 'import json,sys; d=json.load(sys.stdin); print([{k: s.get(k) for k in ("id","blocking","cancelled")} for s in d["live"]])')"
+echo '## TRN-6: a wrong token on the auth replica'
+curl -s -o /dev/null -w 'no token: %{http_code}\n' -H "$H1" -H "$H2" http://127.0.0.1:19431/mcp -d '{"jsonrpc":"2.0","id":1,"method":"ping"}'
+curl -s -o /dev/null -w 'Bearer tok-wrong: %{http_code}\n' -H "$H1" -H "$H2" -H 'Authorization: Bearer tok-wrong' http://127.0.0.1:19431/mcp -d '{"jsonrpc":"2.0","id":1,"method":"ping"}'
+sh replicas.sh stop; kill $C $WG

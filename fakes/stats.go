@@ -97,6 +97,9 @@ type SessionStats struct {
 	EndReason     string    `json:"endReason,omitempty"`
 	// ProtocolVersion is the revision negotiated at initialize.
 	ProtocolVersion string `json:"protocolVersion,omitempty"`
+	// Routing is what the session saw of in-session message routing
+	// (routing_stats.go); nil until the session used a routing tool.
+	Routing *RoutingStats `json:"routing,omitempty"`
 }
 
 // HeaderRecord is the headers of one HTTP request to the fake's /mcp.

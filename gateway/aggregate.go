@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mcpgw/conformance/gateway/notifyone"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -21,9 +22,12 @@ const Version = "0.1.0"
 // session sees exactly what its upstream sessions offer.
 func (g *Gateway) newMCPServer(route string) *mcp.Server {
 	srv := mcp.NewServer(&mcp.Implementation{Name: "mcpgw-reference", Version: Version}, &mcp.ServerOptions{
-		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
+		// listChanged: an upstream's tools/list_changed is relayed as the
+		// gateway's own (relay.go).
+		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{ListChanged: true}},
 		GetSessionID: randomID,
 	})
+	srv.AddSendingMiddleware(notifyone.Middleware)
 	srv.AddReceivingMiddleware(g.aggregatingMiddleware(route))
 	return srv
 }
@@ -55,6 +59,11 @@ func (g *Gateway) aggregatingMiddleware(route string) mcp.Middleware {
 				}
 				if method == "tools/list" {
 					return g.listTools(ctx, d)
+				}
+				if g.policy.matchAnswersByID() {
+					return g.answers.exchange(ctx, req, func() (mcp.Result, error) {
+						return g.callTool(ctx, d, req.GetParams().(*mcp.CallToolParamsRaw))
+					})
 				}
 				return g.callTool(ctx, d, req.GetParams().(*mcp.CallToolParamsRaw))
 			}
@@ -186,6 +195,7 @@ func (g *Gateway) callTool(ctx context.Context, d *downstream, params *mcp.CallT
 	var res *mcp.CallToolResult
 	ctx, cancel := g.withCallTimeout(ctx)
 	defer cancel()
+	defer d.live.start(ctx, u.ID, params.GetProgressToken())()
 	err := g.registry.call(ctx, g.policy.poolKey(d, u.ID), d.id, u, func(ctx context.Context, cs *mcp.ClientSession) error {
 		// Arguments go upstream as received, never re-encoded. Absent or
 		// null ones go as {} (the same thing to MCP): a go-sdk v1.8.0 server

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // Bug names one known gateway bug that the reference gateway can reproduce,
@@ -73,10 +75,21 @@ const (
 	// gateway-wide cache and serves it to every caller, though the upstream
 	// marked it cacheScope private (and says it is public).
 	BugSharedPrivateCache Bug = "shared-private-cache"
+	// BugBroadcastNotifications sends an upstream's server-to-client
+	// requests and list/resource notifications to every downstream session
+	// holding a session on that upstream, not to the one that owns it.
+	BugBroadcastNotifications Bug = "broadcast-notifications"
+	// BugUnmappedIDs matches answers to callers by their JSON-RPC id alone,
+	// across sessions and id types, as a multiplexer that forwards client
+	// ids unmapped over one shared connection does.
+	BugUnmappedIDs Bug = "unmapped-ids"
+	// BugDropCancel drops a client's notifications/cancelled: the upstream
+	// request it names runs on.
+	BugDropCancel Bug = "drop-cancel"
 )
 
 // Bugs lists every bug name the flag knows, in documentation order.
-var Bugs = []Bug{BugSharedUpstream, BugNoEvictOnDelete, BugNoEvictOnUpdate, BugHangingGet, BugUnboundedShutdown, BugLocalLookup, BugDeadOwnerHang, BugNoCancelOnDisconnect, BugFrozenOwnerHang, BugDeleteEvictsIdentity, BugForwardCredentials, BugKeepClaimsWhileDraining, BugSharedBridge, BugNoHeaderCheck, BugSharedPrivateCache}
+var Bugs = []Bug{BugSharedUpstream, BugNoEvictOnDelete, BugNoEvictOnUpdate, BugHangingGet, BugUnboundedShutdown, BugLocalLookup, BugDeadOwnerHang, BugNoCancelOnDisconnect, BugFrozenOwnerHang, BugDeleteEvictsIdentity, BugForwardCredentials, BugKeepClaimsWhileDraining, BugSharedBridge, BugNoHeaderCheck, BugSharedPrivateCache, BugBroadcastNotifications, BugUnmappedIDs, BugDropCancel}
 
 // ParseBug turns a --emulate-bug value into a Bug, with a clear error.
 func ParseBug(s string) (Bug, error) {
@@ -134,8 +147,25 @@ func (p bugPolicy) poolsOutliveSessions() bool { return p.bug == BugSharedUpstre
 // pass-through. The pooling bugs live in the SDK path, so under them the
 // per-server route runs there too.
 func (p bugPolicy) passThroughServers() bool {
-	return p.bug != BugSharedUpstream && p.bug != BugNoEvictOnDelete
+	switch p.bug {
+	case BugSharedUpstream, BugNoEvictOnDelete, BugBroadcastNotifications, BugUnmappedIDs:
+		return false
+	}
+	return true
 }
+
+// broadcastToUpstreamSessions reports whether an upstream's server-to-client
+// requests and list/resource notifications go to every downstream session
+// holding a session on that upstream, instead of to its owner alone.
+func (p bugPolicy) broadcastToUpstreamSessions() bool { return p.bug == BugBroadcastNotifications }
+
+// matchAnswersByID reports whether a call's answer goes to whichever caller
+// waits under the same JSON-RPC id (read as text), whatever its session.
+func (p bugPolicy) matchAnswersByID() bool { return p.bug == BugUnmappedIDs }
+
+// forwardCancellations reports whether a client's notifications/cancelled
+// is acted on (and so reaches the upstream request it names).
+func (p bugPolicy) forwardCancellations() bool { return p.bug != BugDropCancel }
 
 // parkOnDelete reports whether DELETE parks the session's upstream sessions
 // for the identity's next session to adopt, instead of evicting them.
@@ -314,5 +344,98 @@ func (g *Gateway) closeParked() {
 		for _, s := range pool {
 			g.registry.closeInBackground(s, causeShutdown)
 		}
+	}
+}
+
+// broadcastOwners is the broadcast-notifications bug: every downstream
+// session that holds a session on upstream.
+func (g *Gateway) broadcastOwners(upstream string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range g.registry.snapshot() {
+		if s.def.ID == upstream && !seen[s.downstream] {
+			seen[s.downstream] = true
+			out = append(out, s.downstream)
+		}
+	}
+	return out
+}
+
+// dropCancellations is the drop-cancel bug: a POST that carries only
+// notifications/cancelled is accepted and thrown away.
+func dropCancellations(w http.ResponseWriter, body []byte) bool {
+	msgs := envelopes(body)
+	if len(msgs) == 0 {
+		return false
+	}
+	for _, m := range msgs {
+		if m.Method != "notifications/cancelled" {
+			return false
+		}
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return true
+}
+
+// headerCallID carries a call's JSON-RPC id, as text, from the front to the
+// SDK handler; only the unmapped-ids bug sets or reads it.
+const headerCallID = "Mcpgw-Call-Id"
+
+// tagCallID is the front's half of the unmapped-ids bug: it notes a lone
+// tools/call's id as text, so 1 and "1" read alike.
+func tagCallID(r *http.Request, body []byte) {
+	r.Header.Del(headerCallID)
+	if msgs := envelopes(body); len(msgs) == 1 && msgs[0].Method == "tools/call" {
+		r.Header.Set(headerCallID, strings.Trim(string(msgs[0].ID), `"`))
+	}
+}
+
+// answersByID is the unmapped-ids bug's table: callers waiting for an
+// answer, by JSON-RPC id as text, across every session.
+type answersByID struct {
+	mu      sync.Mutex
+	waiting map[string][]chan callAnswer
+}
+
+type callAnswer struct {
+	res mcp.Result
+	err error
+}
+
+// exchange runs call and hands its answer to the newest caller waiting
+// under the same id, which is not necessarily this one; this caller gets
+// whichever answer reaches it. Every answer fills exactly one waiter, so
+// nobody waits forever, and ctx bounds the wait anyway.
+func (a *answersByID) exchange(ctx context.Context, req mcp.Request, call func() (mcp.Result, error)) (mcp.Result, error) {
+	key := ""
+	if extra := req.GetExtra(); extra != nil && extra.Header != nil {
+		key = extra.Header.Get(headerCallID)
+	}
+	if key == "" {
+		return call()
+	}
+	mine := make(chan callAnswer, 1)
+	a.mu.Lock()
+	if a.waiting == nil {
+		a.waiting = map[string][]chan callAnswer{}
+	}
+	a.waiting[key] = append(a.waiting[key], mine)
+	a.mu.Unlock()
+	res, err := call()
+	a.mu.Lock()
+	q := a.waiting[key]
+	to := q[len(q)-1]
+	if len(q) == 1 {
+		delete(a.waiting, key)
+	} else {
+		a.waiting[key] = q[:len(q)-1]
+	}
+	a.mu.Unlock()
+	to <- callAnswer{res, err}
+	select {
+	case got := <-mine:
+		return got.res, got.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }

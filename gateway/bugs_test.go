@@ -12,23 +12,26 @@ func TestBugPolicyFlipsExactlyItsHooks(t *testing.T) {
 	d := &downstream{id: "session-1", identity: "alice"}
 	bridge := &downstream{id: "bridge-1", identity: "alice", bridged: true}
 	hooks := map[string]func(bugPolicy) any{
-		"bridgeKey":                 func(p bugPolicy) any { return p.poolKey(bridge, "counter") },
-		"checkSessionlessHeaders":   func(p bugPolicy) any { return p.checkSessionlessHeaders() },
-		"shareListCache":            func(p bugPolicy) any { return p.shareListCache() },
-		"poolKey":                   func(p bugPolicy) any { return p.poolKey(d, "counter") },
-		"poolsOutliveSessions":      func(p bugPolicy) any { return p.poolsOutliveSessions() },
-		"passThroughServers":        func(p bugPolicy) any { return p.passThroughServers() },
-		"parkOnDelete":              func(p bugPolicy) any { return p.parkOnDelete() },
-		"deleteEvictsIdentity":      func(p bugPolicy) any { return p.deleteEvictsIdentity() },
-		"forwardCallerCredentials":  func(p bugPolicy) any { return p.forwardCallerCredentials() },
-		"evictOnUpstreamChange":     func(p bugPolicy) any { return p.evictOnUpstreamChange() },
-		"hangSessionlessGET":        func(p bugPolicy) any { return p.hangSessionlessGET() },
-		"boundShutdownCloses":       func(p bugPolicy) any { return p.boundShutdownCloses() },
-		"lookUpOtherReplicas":       func(p bugPolicy) any { return p.lookUpOtherReplicas() },
-		"waitOnDeadOwner":           func(p bugPolicy) any { return p.waitOnDeadOwner() },
-		"cancelAbandonedCalls":      func(p bugPolicy) any { return p.cancelAbandonedCalls() },
-		"boundForwardWait":          func(p bugPolicy) any { return p.boundForwardWait() },
-		"releaseClaimsAtDrainStart": func(p bugPolicy) any { return p.releaseClaimsAtDrainStart() },
+		"bridgeKey":                   func(p bugPolicy) any { return p.poolKey(bridge, "counter") },
+		"checkSessionlessHeaders":     func(p bugPolicy) any { return p.checkSessionlessHeaders() },
+		"shareListCache":              func(p bugPolicy) any { return p.shareListCache() },
+		"poolKey":                     func(p bugPolicy) any { return p.poolKey(d, "counter") },
+		"poolsOutliveSessions":        func(p bugPolicy) any { return p.poolsOutliveSessions() },
+		"passThroughServers":          func(p bugPolicy) any { return p.passThroughServers() },
+		"parkOnDelete":                func(p bugPolicy) any { return p.parkOnDelete() },
+		"deleteEvictsIdentity":        func(p bugPolicy) any { return p.deleteEvictsIdentity() },
+		"forwardCallerCredentials":    func(p bugPolicy) any { return p.forwardCallerCredentials() },
+		"evictOnUpstreamChange":       func(p bugPolicy) any { return p.evictOnUpstreamChange() },
+		"hangSessionlessGET":          func(p bugPolicy) any { return p.hangSessionlessGET() },
+		"boundShutdownCloses":         func(p bugPolicy) any { return p.boundShutdownCloses() },
+		"lookUpOtherReplicas":         func(p bugPolicy) any { return p.lookUpOtherReplicas() },
+		"waitOnDeadOwner":             func(p bugPolicy) any { return p.waitOnDeadOwner() },
+		"cancelAbandonedCalls":        func(p bugPolicy) any { return p.cancelAbandonedCalls() },
+		"boundForwardWait":            func(p bugPolicy) any { return p.boundForwardWait() },
+		"releaseClaimsAtDrainStart":   func(p bugPolicy) any { return p.releaseClaimsAtDrainStart() },
+		"broadcastToUpstreamSessions": func(p bugPolicy) any { return p.broadcastToUpstreamSessions() },
+		"matchAnswersByID":            func(p bugPolicy) any { return p.matchAnswersByID() },
+		"forwardCancellations":        func(p bugPolicy) any { return p.forwardCancellations() },
 	}
 	want := map[Bug][]string{
 		BugSharedUpstream:          {"passThroughServers", "poolKey", "poolsOutliveSessions"},
@@ -46,6 +49,9 @@ func TestBugPolicyFlipsExactlyItsHooks(t *testing.T) {
 		BugSharedBridge:            {"bridgeKey"},
 		BugNoHeaderCheck:           {"checkSessionlessHeaders"},
 		BugSharedPrivateCache:      {"shareListCache"},
+		BugBroadcastNotifications:  {"broadcastToUpstreamSessions", "passThroughServers"},
+		BugUnmappedIDs:             {"matchAnswersByID", "passThroughServers"},
+		BugDropCancel:              {"forwardCancellations"},
 	}
 
 	correct := bugPolicy{bug: BugNone}

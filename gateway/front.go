@@ -123,6 +123,9 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 	}
 	done := d.begin()
 	defer done()
+	if r.Method == http.MethodPost && !g.policy.forwardCancellations() && dropCancellations(w, body) {
+		return
+	}
 	if r.Method == http.MethodDelete {
 		g.endSession(d, causeDelete)
 		w.WriteHeader(http.StatusNoContent)
@@ -133,6 +136,9 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 		return
 	}
 	if r.Method == http.MethodPost {
+		if g.policy.matchAnswersByID() {
+			tagCallID(r, body)
+		}
 		defer g.calls.track(r)()
 	} else {
 		r.Header.Del(headerCallToken)

@@ -34,7 +34,8 @@ type Gateway struct {
 	handlersMu sync.RWMutex
 	handlers   map[string]*mcp.StreamableHTTPHandler // by route
 
-	parked parkedSessions // only no-evict-on-delete parks any
+	parked  parkedSessions // only no-evict-on-delete parks any
+	answers answersByID    // only unmapped-ids matches answers by id
 
 	// baseCtx parents every downstream session's context; shutdown cancels it.
 	baseCtx    context.Context
@@ -70,7 +71,7 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := cfg.Logger.With("replica", cfg.ReplicaID)
+	log := slog.New(redactLogs(cfg.Logger.Handler())).With("replica", cfg.ReplicaID)
 	g := &Gateway{
 		cfg:         cfg,
 		shape:       shape,
@@ -88,6 +89,8 @@ func New(cfg Config) (*Gateway, error) {
 	g.baseCtx, g.cancelBase = context.WithCancel(context.Background())
 	g.ptProxy = g.newPassThroughProxy()
 	g.registry = newRegistry(log, g.metrics, cfg.ConnectTimeout, cfg.ProbeAfterIdle, cfg.ShutdownTimeout, g.alive)
+	g.registry.client = mcp.NewClient(&mcp.Implementation{Name: "mcpgw-reference", Version: Version}, g.relayClientOptions())
+	g.registry.relayProgress = g.relayInStream
 	if cfg.RedisURL != "" {
 		if err := g.joinCluster(); err != nil {
 			return nil, err
@@ -188,11 +191,11 @@ func (g *Gateway) sdkHandler(route string) *mcp.StreamableHTTPHandler {
 	h = g.handlers[route]
 	if h == nil {
 		server := g.newMCPServer(route)
-		// JSON responses, not SSE: the gateway sends nothing on a call's
-		// stream before its result, and plain JSON costs less per message.
+		// Event-stream responses: what an upstream sends about a call
+		// (progress, elicitation, sampling) travels on that call's own
+		// stream, before its result, as the transport says it should.
 		h = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, &mcp.StreamableHTTPOptions{
 			MaxRequestBodyBytes: g.cfg.MaxBodyBytes,
-			JSONResponse:        true,
 		})
 		g.handlers[route] = h
 	}

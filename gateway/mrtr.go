@@ -16,8 +16,9 @@ import (
 
 // MRTR (SEP-2322) for sessionless callers. A bridged call reaches its
 // upstream over a session-bearing upstream session, where go-sdk turns an
-// input request into elicitation, which the gateway's upstream client does
-// not offer: the call fails with "multi-round-trip: ...". Such a call is
+// input request into elicitation, which a bridge cannot relay (it has no
+// client session to ask, relay.go): the call fails with
+// "multi-round-trip: ...". Such a call is
 // made again over a 2026-07-28 leg (one plain POST to the upstream), whose
 // input_required result goes back to the caller with its requestState
 // untouched. MRTR handlers are re-run on every round by design, so the

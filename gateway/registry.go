@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -85,6 +86,13 @@ type registry struct {
 	// new upstream session behind the eviction's back.
 	alive func(downstream string) bool
 
+	// relayProgress relays a progress notification of an upstream session
+	// in stream order (relay_progress.go); nil relays none.
+	relayProgress func(s *upstreamSession, method string, params json.RawMessage)
+	// clients finds the upstream session of a go-sdk client session, for
+	// what the upstream sends the gateway (relay.go).
+	clients sync.Map // *mcp.ClientSession -> *upstreamSession
+
 	mu         sync.Mutex
 	sessions   map[regKey]*upstreamSession
 	transports map[string]*upstreamTransport // by connect key
@@ -162,6 +170,7 @@ func (r *registry) startLocked(key regKey, downstream string, def Upstream) *ups
 			r.releaseTransport(s.transport)
 			r.log.Warn("upstream session failed to open", "session", downstream, "upstream", def.ID, "url", def.URL, "err", s.err)
 		} else {
+			r.clients.Store(s.cs, s)
 			r.metrics.upstreamCreations.WithLabelValues(def.ID).Inc()
 			r.metrics.upstreamSessions.Inc()
 			r.log.Info("upstream session opened", "session", downstream, "upstream", def.ID, "upstream_session", s.cs.ID())
@@ -237,6 +246,9 @@ func (r *registry) connect(ctx context.Context, s *upstreamSession) (*mcp.Client
 	httpClient, err := r.clientFor(s.transport, s.def)
 	if err != nil {
 		return nil, err
+	}
+	if r.relayProgress != nil {
+		httpClient = progressRelayClient(httpClient, func(method string, params json.RawMessage) { r.relayProgress(s, method, params) })
 	}
 	var transport mcp.Transport
 	switch s.def.Transport {
@@ -412,6 +424,7 @@ func (r *registry) closeNow(s *upstreamSession, cause string) {
 	s.cancel() // aborts a connect still in progress; a no-op after it
 	<-s.ready  // bounded: connect has a timeout and was just cancelled
 	if s.cs != nil {
+		defer r.clients.Delete(s.cs)
 		err := s.cs.Close()
 		r.metrics.upstreamSessions.Dec()
 		r.metrics.upstreamEvictions.WithLabelValues(cause).Inc()
@@ -463,4 +476,12 @@ func (r *registry) snapshot() []*upstreamSession {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Collect(maps.Values(r.sessions))
+}
+
+// byClient returns the upstream session of a go-sdk client session, or nil.
+func (r *registry) byClient(cs *mcp.ClientSession) *upstreamSession {
+	if v, ok := r.clients.Load(cs); ok {
+		return v.(*upstreamSession)
+	}
+	return nil
 }

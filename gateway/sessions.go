@@ -35,6 +35,8 @@ type downstream struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	live liveCalls // tools/call in flight on the SDK route (relay.go)
+
 	lastSeen atomic.Int64 // unix nanos of the last request's end
 	active   atomic.Int32 // requests in flight: a session is never idle while serving
 }

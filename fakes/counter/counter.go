@@ -41,6 +41,7 @@ type Server struct {
 	modernHandler http.Handler
 	handler       http.Handler
 	st            state
+	rte           routingState // the routing tools' part of /stats (rte_tools.go)
 
 	done      chan struct{} // closed when Close starts: releases every wedge
 	closeOnce sync.Once
@@ -69,6 +70,7 @@ func NewWithHooks(opts Options, hooks Hooks) *Server {
 	s.mcp.AddReceivingMiddleware(s.observe)
 	s.addCounterTools(s.mcp)
 	s.addEraTools(s.mcp)
+	s.addRoutingTools(s.mcp)
 	s.modernHandler = s.newModernHandler()
 	if hooks.Tools != nil {
 		hooks.Tools(s, s.mcp)

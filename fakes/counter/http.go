@@ -56,6 +56,7 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 		}()
 		r = r.WithContext(ctx)
 	}
+	s.noteRoutingRequest(r)
 	if s.hooks.Intercept != nil && s.hooks.Intercept(s, w, r) {
 		return
 	}

@@ -9,7 +9,11 @@ import (
 )
 
 // Stats is a deep copy of what GET /stats serves.
-func (s *Server) Stats() fakes.Stats { return s.st.snapshot() }
+func (s *Server) Stats() fakes.Stats {
+	st := s.st.snapshot()
+	s.rte.fill(&st)
+	return st
+}
 
 // DropSessions simulates a restart: every live session is forgotten (ended
 // as expired) and later requests carrying its id get 404.

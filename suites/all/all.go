@@ -9,6 +9,7 @@ import (
 	_ "github.com/mcpgw/conformance/suites/crosspod"
 	_ "github.com/mcpgw/conformance/suites/eviction"
 	_ "github.com/mcpgw/conformance/suites/isolation"
+	_ "github.com/mcpgw/conformance/suites/routing"
 	_ "github.com/mcpgw/conformance/suites/scenariospecs"
 	_ "github.com/mcpgw/conformance/suites/security"
 	_ "github.com/mcpgw/conformance/suites/shutdown"

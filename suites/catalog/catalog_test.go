@@ -72,7 +72,7 @@ func TestKnownBugMapping(t *testing.T) {
 		"hanging-get":        {"TRN-1", "TRN-1s", "VER-1"},         // TRN-1s refines TRN-1
 		"unbounded-shutdown": {"SHD-1", "SHD-2", "SHD-3"},          // SHD-3: closing a session with a wedged call waits for it
 		// Every XPD spec that routes a session through a non-owner.
-		"local-lookup":               {"XPD-1", "XPD-2", "XPD-3", "XPD-6", "XPD-7"},
+		"local-lookup":               {"XPD-1", "XPD-2", "XPD-3", "XPD-6", "XPD-7", "RTE-2", "RTE-4"},
 		"dead-owner-hang":            {"XPD-5", "XPD-8"}, // XPD-8: a stalled owner is dead once its heartbeat lapses
 		"no-cancel-on-disconnect":    {"TRN-10"},
 		"frozen-owner-hang":          {"XPD-8"},
@@ -81,9 +81,12 @@ func TestKnownBugMapping(t *testing.T) {
 		"keep-claims-while-draining": {"SHD-5"},
 		// The sessionless era: a shared bridge is the counter bug again,
 		// and a handle reaches whoever shares the bridge.
-		"shared-bridge":        {"VER-3", "VER-5", "VER-7", "VER-8"},
-		"no-header-check":      {"VER-4"},
-		"shared-private-cache": {"VER-5"},
+		"shared-bridge":           {"VER-3", "VER-5", "VER-7", "VER-8"},
+		"no-header-check":         {"VER-4"},
+		"shared-private-cache":    {"VER-5"},
+		"broadcast-notifications": {"RTE-1", "RTE-7"},
+		"unmapped-ids":            {"RTE-5"},
+		"drop-cancel":             {"RTE-6"},
 	}
 	for bug, ids := range want {
 		if got := c.ExpectedFailures(bug); !slices.Equal(got, ids) {

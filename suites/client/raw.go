@@ -45,6 +45,9 @@ type Raw struct {
 	// Header is sent on every request (a Cookie, say); a request's own
 	// headers win over it.
 	Header http.Header
+	// Capabilities are the client capabilities Initialize declares
+	// (default none, {}).
+	Capabilities map[string]any
 	// Sessionless: the gateway mints no Mcp-Session-Id at initialize
 	// (stateless Streamable HTTP, which the transport allows), so
 	// Initialize accepts a response without one.
@@ -189,6 +192,7 @@ type Message struct {
 	JSONRPC string          `json:"jsonrpc"`
 	ID      json.RawMessage `json:"id,omitempty"`
 	Method  string          `json:"method,omitempty"`
+	Params  json.RawMessage `json:"params,omitempty"`
 	Result  json.RawMessage `json:"result,omitempty"`
 	Error   *struct {
 		Code    int    `json:"code"`
@@ -330,9 +334,13 @@ type ServerInfo struct {
 // and returns the session id the gateway assigned. It also sets
 // r.ProtocolVersion to the negotiated revision.
 func (r *Raw) Initialize(ctx context.Context, path string) (*Handshake, error) {
+	caps := r.Capabilities
+	if caps == nil {
+		caps = map[string]any{}
+	}
 	body := r.Request("initialize", map[string]any{
 		"protocolVersion": DefaultProtocolVersion,
-		"capabilities":    map[string]any{},
+		"capabilities":    caps,
 		"clientInfo":      map[string]any{"name": "mcpconf-raw", "version": "v1"},
 	})
 	resp, err := r.Post(ctx, path, "", body)

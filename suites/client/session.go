@@ -27,6 +27,9 @@ type Options struct {
 	SDKDefault bool
 	// NoStandaloneSSE skips the GET stream the SDK opens after initialize.
 	NoStandaloneSSE bool
+	// Client sets the go-sdk client's handlers (elicitation, sampling,
+	// progress, notifications) and capabilities; nil for none.
+	Client *mcp.ClientOptions
 }
 
 // Session is an initialized go-sdk client session with a gateway endpoint.
@@ -55,7 +58,7 @@ func Connect(ctx context.Context, endpoint string, opts Options) (*Session, erro
 		MaxRetries:           -1, // a failure is evidence, not something to paper over
 		DisableStandaloneSSE: opts.NoStandaloneSSE,
 	}
-	c := mcp.NewClient(&mcp.Implementation{Name: "mcpconf", Version: "v1"}, nil)
+	c := mcp.NewClient(&mcp.Implementation{Name: "mcpconf", Version: "v1"}, opts.Client)
 	sopts := &mcp.ClientSessionOptions{ProtocolVersion: cmpOr(opts.ProtocolVersion, DefaultProtocolVersion)}
 	if opts.SDKDefault {
 		sopts = nil

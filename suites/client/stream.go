@@ -1,10 +1,13 @@
 package client
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -44,8 +47,25 @@ func (r *Raw) OpenStream(ctx context.Context, path, session string, within time.
 	if r.ProtocolVersion != "" {
 		h.Set(HeaderProtocol, r.ProtocolVersion)
 	}
+	return r.openStream(ctx, http.MethodGet, path, h, nil, within)
+}
+
+// OpenPost sends a JSON-RPC body as Post does and returns as OpenStream
+// does: once the response headers arrive, with the body (an event stream,
+// or a JSON answer) read in the background. It is how a spec sees what a
+// gateway sends on a call's own stream before its result. Close it
+// (DeferCleanup) when done.
+func (r *Raw) OpenPost(ctx context.Context, path, session string, body []byte, within time.Duration) (*Stream, error) {
+	return r.openStream(ctx, http.MethodPost, path, r.postHeader(session, body), body, within)
+}
+
+func (r *Raw) openStream(ctx context.Context, method, path string, h http.Header, body []byte, within time.Duration) (*Stream, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	req, err := r.newRequest(ctx, http.MethodGet, path, h, nil)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := r.newRequest(ctx, method, path, h, rd)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -58,11 +78,11 @@ func (r *Raw) OpenStream(ctx context.Context, path, session string, within time.
 			resp.Body.Close()
 		}
 		cancel()
-		return nil, fmt.Errorf("GET %s: %w within %s", path, ErrNoHeaders, within)
+		return nil, fmt.Errorf("%s %s: %w within %s", method, path, ErrNoHeaders, within)
 	}
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("GET %s: %w", path, err)
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	s := &Stream{Status: resp.StatusCode, Header: resp.Header, Elapsed: time.Since(start), cancel: cancel, body: resp.Body, ended: make(chan struct{})}
 	go s.read()
@@ -125,4 +145,29 @@ func (s *Stream) Close() {
 	case <-s.ended:
 	case <-time.After(time.Second):
 	}
+}
+
+// Messages decodes the JSON-RPC messages received so far, in order: the
+// data lines of an event stream, or a JSON body once it has ended.
+func (s *Stream) Messages() []Message {
+	got := s.Received()
+	var out []Message
+	if !strings.HasPrefix(s.Header.Get("Content-Type"), "text/event-stream") {
+		var m Message
+		if json.Unmarshal(bytes.TrimSpace(got), &m) == nil {
+			out = append(out, m)
+		}
+		return out
+	}
+	for _, line := range strings.Split(string(got), "\n") {
+		data, ok := strings.CutPrefix(strings.TrimRight(line, "\r"), "data:")
+		if !ok {
+			continue
+		}
+		var m Message
+		if json.Unmarshal([]byte(strings.TrimSpace(data)), &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -385,7 +385,8 @@ var _ = conformance.Describe("XPD", func() {
 		r.It("XPD-7", "a GET stream opened through a non-owner is the owner's stream: headers within 1 s, open until the session is deleted", func(ctx SpecContext) {
 			fixture.RequireSessionIDs()
 			conformance.Evidence("what this checks",
-				"The reference gateway relays no upstream server-to-client messages yet, so no message can be sent to watch arrive. "+
+				"The fakes send their messages on the stream of the call they concern, which RTE-2 and RTE-4 follow through a non-owner replica; "+
+					"none sends on the GET stream, so no message can be sent to watch arrive here. "+
 					"This spec checks that the owner's GET stream is carried through a non-owner replica "+
 					"(headers within 1 s, held open, ended with the session), not the content of messages.")
 			up := fixture.Counter("counter")

@@ -186,6 +186,7 @@ var _ = conformance.Describe("SEC", func() {
 
 		r.It("SEC-4", "replica-to-replica requests without the right cluster secret are refused and reach no session", func(ctx SpecContext) {
 			fixture.RequireSessionIDs()
+			fixture.Require(targetconf.ClusterHeaders)
 			up := fixture.Counter("counter")
 			gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
 			a := steps.InitializeOn(ctx, gw, r.Endpoint("counter"), 0, "")

@@ -62,5 +62,5 @@ func (t *Target) validateState() error {
 	default:
 		return fmt.Errorf("target %s: sharedState %q: want %s or %s", t.Name, t.SharedState, SharedRedis, SharedNone)
 	}
-	return nil
+	return t.validateMessages()
 }

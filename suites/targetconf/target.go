@@ -42,6 +42,11 @@ const (
 	SessionTimeout Capability = "session-timeout"
 	// MultiReplica: several replicas share ownership through Redis.
 	MultiReplica Capability = "multi-replica"
+	// ClusterHeaders: replicas forward requests to each other with the
+	// reference gateway's headers (Mcpgw-Forwarded-By, Mcpgw-Cluster-Secret;
+	// gateway/CONTRACT.md), which SEC-4 forges. Another gateway's
+	// replica-to-replica channel, if any, is its own.
+	ClusterHeaders Capability = "cluster-headers"
 )
 
 // Target is everything the suites know about the gateway under test.
@@ -87,6 +92,9 @@ type Target struct {
 	SessionIDs *bool `yaml:"sessionIds"`
 	// SharedState is what its replicas share: redis (default) or none.
 	SharedState string `yaml:"sharedState"`
+	// Messages are the kinds of in-session message it relays (messages.go;
+	// absent: all of them).
+	Messages []string `yaml:"messages"`
 	// Upstreams says how the suite registers, changes and removes upstreams
 	// (upstreams file, admin API or hook commands; see upstreams.go).
 	Upstreams Upstreams `yaml:"upstreams"`
@@ -138,7 +146,7 @@ func Reference() *Target {
 		// Three replicas sharing one Redis for the cross-replica specs:
 		// an owner, and two others to route through and to survive it.
 		Replicas:     3,
-		Capabilities: []Capability{AdminAPI, Auth, Signals, SessionTimeout, MultiReplica},
+		Capabilities: []Capability{AdminAPI, Auth, Signals, SessionTimeout, MultiReplica, ClusterHeaders},
 		Profiles:     []string{"strict-405", EraStateless},
 		ReadyTimeout: Duration(15 * time.Second),
 		Ready:        DefaultReady,
@@ -273,7 +281,7 @@ func (t *Target) validate() error {
 	if err := t.validateRoutes(); err != nil {
 		return err
 	}
-	known := []Capability{AdminAPI, Auth, Signals, SessionTimeout, MultiReplica}
+	known := []Capability{AdminAPI, Auth, Signals, SessionTimeout, MultiReplica, ClusterHeaders}
 	for _, c := range t.Capabilities {
 		if !slices.Contains(known, c) {
 			return fmt.Errorf("target %s: unknown capability %q (known: %v)", t.Name, c, known)

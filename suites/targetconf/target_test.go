@@ -188,3 +188,25 @@ func TestBadShapesNameTheField(t *testing.T) {
 		}
 	}
 }
+
+func TestMessagesValidated(t *testing.T) {
+	for want, msgs := range map[string][]string{
+		`messages[0] "pigeons"`: {"pigeons"},
+		"listed twice":          {MessageProgress, MessageProgress},
+	} {
+		err := (&Target{Name: "x", Messages: msgs}).validateMessages()
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: err %v, want one naming %q", msgs, err, want)
+		}
+	}
+	tg, err := Parse([]byte("name: x\nmessages: [progress]\n"), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tg.Relays(MessageProgress) || tg.Relays(MessageElicitation) || tg.validateMessages() != nil {
+		t.Errorf("messages [progress]: relays %v", tg.Messages)
+	}
+	if !Reference().Relays(MessageElicitation) {
+		t.Error("the reference target should relay every message")
+	}
+}

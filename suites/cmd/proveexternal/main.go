@@ -244,7 +244,7 @@ external:
     tokens: %s
     replicas:%s
   adminToken: %s
-capabilities: [auth, multi-replica]
+capabilities: [auth, multi-replica, cluster-headers]
 profiles: [strict-405, "2026-07-28"]
 eras: [session, "2026-07-28"]
 readyTimeout: 5s

@@ -44,6 +44,17 @@ type Scenario struct {
 	Steps []Step `yaml:"steps"`
 }
 
+// Deletes reports whether the scenario ends a session with DELETE, which
+// needs a gateway that mints session ids.
+func (sc *Scenario) Deletes() bool {
+	for _, st := range sc.Steps {
+		if st.Delete != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // Step is one action. Exactly one of Open, Call and Delete is set.
 type Step struct {
 	// Open opens a session under this name (again, after a delete).

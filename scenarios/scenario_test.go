@@ -59,3 +59,18 @@ func TestParseRejectsBrokenScenarios(t *testing.T) {
 		t.Fatalf("re-open after delete should parse with defaults: %v %+v", err, sc)
 	}
 }
+
+// Deletes says whether a scenario ends a session with DELETE.
+func TestDeletes(t *testing.T) {
+	all, err := Bundled()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, sc := range all {
+		got[sc.Name] = sc.Deletes()
+	}
+	if !got["delete-and-reopen"] || got["counter-bug"] {
+		t.Errorf("Deletes: %v", got)
+	}
+}

@@ -116,6 +116,18 @@ func (g *Gateway) mrtrCall(ctx context.Context, d *downstream, params *mcp.CallT
 	if retry != "" {
 		d.mrtr.drop(retry)
 	}
+	// The upstream's own revision keys (its serverInfo) are not the
+	// gateway's to pass on as if they were its own.
+	if meta, ok := out["_meta"].(map[string]any); ok {
+		for k := range meta {
+			if strings.HasPrefix(k, metaPrefixMCP) {
+				delete(meta, k)
+			}
+		}
+		if len(meta) == 0 {
+			delete(out, "_meta")
+		}
+	}
 	if state, _ := out["requestState"].(string); state != "" && out["resultType"] == "input_required" {
 		d.mrtr.add(state)
 	}

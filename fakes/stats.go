@@ -74,6 +74,9 @@ type MRTRStats struct {
 	Issued    int `json:"issued"`
 	Completed int `json:"completed"`
 	Refused   int `json:"refused"`
+	// States lists the requestStates issued, oldest first (bounded like
+	// Headers), so a test can tell one passed through unchanged.
+	States []string `json:"states"`
 }
 
 // SessionStats is one upstream session as the fake saw it.

@@ -18,15 +18,18 @@ import (
 
 // Gateway is one replica of the reference gateway.
 type Gateway struct {
-	cfg       Config
-	shape     *shape
-	policy    bugPolicy // asked wherever an emulated bug changes behaviour
-	log       *slog.Logger
-	metrics   *metrics
-	upstreams *upstreamSet
-	sessions  *sessionTable
-	registry  *registry
-	now       func() time.Time
+	cfg    Config
+	shape  *shape
+	policy bugPolicy // asked wherever an emulated bug changes behaviour
+	// mrtrUnbound drops MRTR's identity binding (tests only: it proves the
+	// VER-6 test fails against a gateway that does not bind requestState).
+	mrtrUnbound bool
+	log         *slog.Logger
+	metrics     *metrics
+	upstreams   *upstreamSet
+	sessions    *sessionTable
+	registry    *registry
+	now         func() time.Time
 
 	handlersMu sync.RWMutex
 	handlers   map[string]*mcp.StreamableHTTPHandler // by route

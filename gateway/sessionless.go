@@ -34,7 +34,9 @@ import (
 // gateway issues in server/discover and the client sends back in _meta
 // (VER-8, SEP-2567). A bridge lives on one replica; any replica serves any
 // sessionless request by forwarding it to the bridge's owner as it does for
-// sessions, or by opening the bridge itself when nobody owns it.
+// sessions, or by opening the bridge itself when nobody owns it. The one
+// exception is MRTR (mrtr.go): a call that needs input goes over a
+// 2026-07-28 upstream leg, its requestState bound to the bridge.
 
 // Era names, as --eras takes them.
 const (
@@ -417,7 +419,13 @@ func (g *Gateway) sessionlessCall(ctx context.Context, d *downstream, env *sessi
 			delete(params.Meta, k)
 		}
 	}
+	if params.RequestState != "" {
+		return g.mrtrCall(ctx, d, &params)
+	}
 	res, err := g.callTool(ctx, d, &params)
+	if needsModernLeg(err) {
+		return g.mrtrCall(ctx, d, &params)
+	}
 	if err != nil {
 		return nil, err
 	}

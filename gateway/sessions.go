@@ -27,6 +27,8 @@ type downstream struct {
 	// bridged marks a bridge of sessionless callers (sessionless.go): it
 	// holds upstream sessions but no client can address it by session id.
 	bridged bool
+	// mrtr are the requestStates issued through this bridge (mrtr.go).
+	mrtr mrtrStates
 	// ctx ends when the session does: its upstream calls run under it, because
 	// the SDK's ServerSession.Close waits for in-flight handlers and a hung
 	// upstream call must not hold a DELETE or a shutdown.

@@ -57,6 +57,7 @@ func (m *modernState) fill(out *fakes.Stats) {
 		Listens:  m.listens,
 		Notified: m.notified,
 	}
+	out.Modern.MRTR.States = append([]string{}, m.mrtr.States...)
 	for k, v := range m.requests {
 		out.Modern.Requests[k] = v
 	}
@@ -220,6 +221,10 @@ func (s *Server) confirm(req *mcp.CallToolRequest) (*mcp.CallToolResult, Confirm
 		state = "rs-" + rand.Text()
 		s.st.modern.issued[state] = sid
 		s.st.modern.mrtr.Issued++
+		if len(s.st.modern.mrtr.States) >= fakes.MaxHeaderRecords {
+			s.st.modern.mrtr.States = s.st.modern.mrtr.States[1:]
+		}
+		s.st.modern.mrtr.States = append(s.st.modern.mrtr.States, state)
 		return &mcp.CallToolResult{
 			InputRequests: mcp.InputRequestMap{"confirm": &mcp.ElicitParams{
 				Message:         "confirm?",

@@ -103,6 +103,8 @@ func TestGatewayInProcess(t *testing.T) {
 			Driver:   targetconf.DriverExternal,
 			External: targetconf.External{Replicas: []targetconf.ExternalReplica{{URL: url}}},
 			Profiles: []string{"strict-405"},
+			// The reference gateway serves both eras by default.
+			Eras: []string{targetconf.EraSession, targetconf.EraStateless},
 		},
 		Upstreams:   adminHooks{token: "s3cret"},
 		LabelFilter: "ISO-1 || ISO-3 || EVI-1 || EVI-5 || EVI-7 || TRN-1 || TRN-1s || TRN-8 || SHD-1",

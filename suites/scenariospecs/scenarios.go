@@ -24,9 +24,9 @@ var _ = conformance.DescribeSpecs("Scenarios", func() {
 		for _, sc := range all {
 			r.It(sc.Requirement, "scenario "+sc.Name+": "+sc.Title, func(ctx SpecContext) {
 				if sc.Deletes() {
-				fixture.RequireSessionIDs() // a DELETE needs a session id
-			}
-			if r.PerUpstream() && len(sc.Upstreams) != 1 {
+					fixture.RequireSessionIDs() // a DELETE needs a session id
+				}
+				if r.PerUpstream() && len(sc.Upstreams) != 1 {
 					Skip(fmt.Sprintf("not applicable: scenario %s drives %d upstreams in one session, and the target declares no aggregate route", sc.Name, len(sc.Upstreams)))
 				}
 				var fakes []*fixture.Fake

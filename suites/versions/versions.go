@@ -198,6 +198,22 @@ var _ = conformance.Describe("VER", func() {
 	})
 
 	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("VER-6", "MRTR: requestState passes through unchanged, alice's retry completes, bob presenting it reaches no state", func(ctx SpecContext) {
+			up := fixture.Counter("counter")
+			gw := fixture.StartSessionlessGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), Tokens: twoIdentities})
+			mrtrRound(ctx, up, r, gw.Modern("tok-alice"), gw.Modern("tok-alice"), gw.Modern("tok-bob"))
+		})
+	})
+
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("VER-6", "MRTR through replicas: input_required from replica 0, the retry completes through replica 1", func(ctx SpecContext) {
+			up := fixture.Counter("counter")
+			gw := fixture.StartSessionlessGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), Tokens: twoIdentities, Replicas: 2})
+			mrtrRound(ctx, up, r, gw.ModernAt(0, "tok-alice"), gw.ModernAt(1, "tok-alice"), gw.ModernAt(1, "tok-bob"))
+		}, append(fixture.MultiReplica(), SpecTimeout(2*time.Minute))...)
+	})
+
+	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("VER-7", "two identities bridged onto a stateful upstream read 5 and 3, not 8 and 8", func(ctx SpecContext) {
 			up := fixture.Counter("counter")
 			gw := fixture.StartSessionlessGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), Tokens: twoIdentities})
@@ -254,4 +270,57 @@ func totalCalls(st *fakes.Stats) int {
 		n += s.Calls
 	}
 	return n
+}
+
+// mrtrRound is one multi round-trip call of the fake's "confirm": first
+// starts it, intruder (another identity) retries with first's requestState
+// and must reach no state, then retry (the same identity) completes it.
+func mrtrRound(ctx context.Context, up *fixture.Fake, r fixture.Route, first, retry, intruder *client.Modern) {
+	GinkgoHelper()
+	path, confirm := r.Path("counter"), r.Tool("counter", "confirm")
+	before := up.Stats(ctx).Modern.MRTR
+	resp, err := first.Send(ctx, path, client.ModernRequest{Method: "tools/call", Params: map[string]any{"name": confirm, "arguments": map[string]any{}}})
+	Expect(err).NotTo(HaveOccurred())
+	conformance.Evidencef("alice calls "+confirm, "%d %s", resp.Status, client.Clip(resp.Body, 300))
+	var round struct {
+		ResultType    string         `json:"resultType"`
+		RequestState  string         `json:"requestState"`
+		InputRequests map[string]any `json:"inputRequests"`
+	}
+	Expect(resp.Result(&round)).To(Succeed(), "the first round of %s", confirm)
+	Expect(round.ResultType).To(Equal("input_required"), "the upstream asked for input; the gateway must pass input_required through")
+	Expect(round.InputRequests).To(HaveKey("confirm"), "the upstream's input request")
+	issued := up.Stats(ctx).Modern.MRTR
+	Expect(issued.Issued).To(BeNumerically(">", before.Issued), "the upstream issued no requestState")
+	Expect(issued.States).To(ContainElement(round.RequestState), "the requestState must reach the client as the upstream issued it")
+
+	answer := map[string]any{"name": confirm, "arguments": map[string]any{}, "requestState": round.RequestState,
+		"inputResponses": map[string]any{"confirm": map[string]any{"action": "accept", "content": map[string]any{"ok": true}}}}
+	resp, err = intruder.Send(ctx, path, client.ModernRequest{Method: "tools/call", Params: answer})
+	Expect(err).NotTo(HaveOccurred())
+	conformance.Evidencef("bob retries with alice's requestState", "%d %s", resp.Status, client.Clip(resp.Body, 300))
+	var stolen struct {
+		ResultType string `json:"resultType"`
+		IsError    bool   `json:"isError"`
+	}
+	if resp.Result(&stolen) == nil {
+		Expect(stolen.IsError || stolen.ResultType == "input_required").To(BeTrue(), "bob completed alice's call with her requestState")
+	}
+	Expect(up.Stats(ctx).Modern.MRTR.Completed).To(Equal(issued.Completed), "another identity's requestState reached the upstream's state")
+
+	resp, err = retry.Send(ctx, path, client.ModernRequest{Method: "tools/call", Params: answer})
+	Expect(err).NotTo(HaveOccurred())
+	conformance.Evidencef("alice retries (a new JSON-RPC id)", "%d %s", resp.Status, client.Clip(resp.Body, 300))
+	var done struct {
+		ResultType        string `json:"resultType"`
+		IsError           bool   `json:"isError"`
+		StructuredContent struct {
+			Confirmed bool `json:"confirmed"`
+		} `json:"structuredContent"`
+	}
+	Expect(resp.Result(&done)).To(Succeed(), "alice's retry")
+	Expect(done.IsError).To(BeFalse(), "alice's retry failed")
+	Expect(done.ResultType).To(BeElementOf("complete", ""), "alice's retry")
+	Expect(done.StructuredContent.Confirmed).To(BeTrue(), "alice's retry did not complete the call")
+	Expect(up.Stats(ctx).Modern.MRTR.Completed).To(Equal(issued.Completed+1), "the upstream completed no call")
 }

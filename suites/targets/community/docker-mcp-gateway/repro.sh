@@ -11,8 +11,10 @@ rm -rf $DOCKERMCP_STATE
 $W/bin/counter --listen 127.0.0.1:19111 >/dev/null 2>&1 & C=$!
 $W/bin/wedge --listen 127.0.0.1:19112 >/dev/null 2>&1 & WG=$!
 cd $D && sh replicas.sh start
-hook() { echo '{}' | MCPCONF_HOOK=add MCPCONF_UPSTREAM_ID=$1 MCPCONF_UPSTREAM_URL=$2 MCPCONF_GATEWAY_URLS="http://127.0.0.1:19421 http://127.0.0.1:19422 http://127.0.0.1:19431" sh ./add.sh; }
-hook counter http://127.0.0.1:19111/mcp; hook w http://127.0.0.1:19112/mcp
+hook() { echo '{}' | MCPCONF_HOOK=add MCPCONF_UPSTREAM_ID=$1 MCPCONF_UPSTREAM_URL=$2 MCPCONF_GATEWAY_URLS="${3:-http://127.0.0.1:19421 http://127.0.0.1:19422 http://127.0.0.1:19431}" sh ./add.sh; }
+# The counter on A (and the auth replica), the wedge on B: both fakes expose the resource template
+# counter://{name}, and the gateway refuses to load two servers that do.
+hook counter http://127.0.0.1:19111/mcp "http://127.0.0.1:19421 http://127.0.0.1:19431"; hook w http://127.0.0.1:19112/mcp http://127.0.0.1:19422
 A=http://127.0.0.1:19421/mcp B=http://127.0.0.1:19422/mcp
 echo '## XPD: a session minted on replica A, used through replica B'
 S=$(mcp_init $A); echo "session on A: $S"
@@ -22,9 +24,23 @@ echo '## SEC-5: a 16 MiB tools/call body'
 head -c $((16<<20)) /dev/zero | tr '\0' x | sed 's/^/{"jsonrpc":"2.0","id":3,"method":"tools\/call","params":{"name":"counter__increment","arguments":{"pad":"/; s/$/"}}}/' > /tmp/repro-big.json
 curl -s -o /tmp/repro-big.out -w 'status %{http_code}, body %{size_download} bytes\n' -H "$H1" -H "$H2" -H "Mcp-Session-Id: $S" $A --data-binary @/tmp/repro-big.json; head -c 200 /tmp/repro-big.out; echo
 echo '## TRN-10: the client gives up on w__block after 2 s; does the upstream see the call cancelled?'
-curl -s --max-time 2 -o /dev/null -H "$H1" -H "$H2" -H "Mcp-Session-Id: $S" $A -d '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"w__block","arguments":{}}}'; echo "curl exit $? (28 = our timeout)"
+SB=$(mcp_init $B)
+curl -s --max-time 2 -o /dev/null -H "$H1" -H "$H2" -H "Mcp-Session-Id: $SB" $B -d '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"w__block","arguments":{}}}'; echo "curl exit $? (28 = our timeout)"
 sleep 6; echo "wedge /stats 6 s later: $(curl -s http://127.0.0.1:19112/stats | python3 -c 'import json,sys; d=json.load(sys.stdin); print([{k: s.get(k) for k in ("id","blocking","cancelled")} for s in d["live"]])')"
 echo '## TRN-6: a wrong token on the auth replica'
 curl -s -o /dev/null -w 'no token: %{http_code}\n' -H "$H1" -H "$H2" http://127.0.0.1:19431/mcp -d '{"jsonrpc":"2.0","id":1,"method":"ping"}'
 curl -s -o /dev/null -w 'Bearer tok-wrong: %{http_code}\n' -H "$H1" -H "$H2" -H 'Authorization: Bearer tok-wrong' http://127.0.0.1:19431/mcp -d '{"jsonrpc":"2.0","id":1,"method":"ping"}'
+echo '## RTE: elicitation, sampling, progress and notifications from a remote upstream'
+# A client that declares elicitation and sampling, as RTE-1/RTE-2 do.
+E=$(curl -s -D - -o /dev/null -H "$H1" -H "$H2" $A -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{"elicitation":{},"sampling":{}},"clientInfo":{"name":"repro","version":"1"}}}' | awk 'tolower($1)=="mcp-session-id:"{print $2}' | tr -d '\r')
+curl -s -o /dev/null -H "$H1" -H "$H2" -H "Mcp-Session-Id: $E" $A -d '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+echo "counter__ask (elicitation): $(mcp_call $A $E counter__ask)"
+echo "counter__sample (sampling): $(mcp_call $A $E counter__sample)"
+echo 'counter__slow with progressToken "p", 3 steps; every SSE event on the call stream:'
+curl -s -H "$H1" -H "$H2" -H "Mcp-Session-Id: $E" $A -d '{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"counter__slow","arguments":{"steps":3},"_meta":{"progressToken":"p"}}}' | sed -n 's/^data: /  /p' | cut -c1-160
+curl -s --max-time 4 -H "$H2" -H "Mcp-Session-Id: $E" $A > /tmp/repro-docker-get.out & G=$!
+sleep 1
+echo "counter__notify tools: $(mcp_call $A $E counter__notify '{"kind":"tools"}' | cut -c1-160)"
+echo "counter__notify resources: $(mcp_call $A $E counter__notify '{"kind":"resources"}' | cut -c1-160)"
+wait $G; echo "GET stream of the session, 4 s: $(grep -c '^data:' /tmp/repro-docker-get.out) messages $(sed -n 's/^data: //p' /tmp/repro-docker-get.out | cut -c1-120)"
 sh replicas.sh stop; kill $C $WG

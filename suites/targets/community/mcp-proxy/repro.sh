@@ -26,6 +26,21 @@ A=$(mcp_init $U2); B=$(mcp_init $U2)
 mcp_call $U2 "$A" reset >/dev/null; for i in 1 2 3 4 5; do mcp_call $U2 "$A" increment >/dev/null; done; for i in 1 2 3; do mcp_call $U2 "$B" increment >/dev/null; done
 echo "alice A get: $(mcp_call $U2 "$A" get)"; echo "alice B get: $(mcp_call $U2 "$B" get)"
 AUTH='X-None: 1'
+echo '## RTE-4, RTE-7: progress and notifications from the upstream'
+echo 'slow with progressToken "p", 3 steps; every SSE event on the call stream:'
+curl -s -H "$H1" -H "$H2" $U -d '{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"slow","arguments":{"steps":3},"_meta":{"progressToken":"p"}}}' | sed -n -e 's/^data: /  /p' -e t -e 's/^{/  {/p' | cut -c1-160
+curl -s --max-time 4 -H "$H2" $U > /tmp/repro-proxy-get.out 2>&1 & G=$!
+sleep 1
+echo "notify tools, same request: $(curl -s -H "$H1" -H "$H2" $U -d '{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"notify","arguments":{"kind":"tools"}}}' | cut -c1-160)"
+echo "notify resources, same request: $(curl -s -H "$H1" -H "$H2" $U -d '{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"notify","arguments":{"kind":"resources"}}}' | cut -c1-160)"
+wait $G; echo "GET on the route, 4 s: $(head -c 200 /tmp/repro-proxy-get.out)"
+P=
+echo '## RTE-5: 16 callers at once, ids 1 and "1" alternating; the id each answer came back under'
+for i in $(seq 0 15); do
+  if [ $((i % 2)) = 0 ]; then id=1; else id='"1"'; fi
+  ( r=$(curl -s -H "$H1" -H "$H2" $U -d "{\"jsonrpc\":\"2.0\",\"id\":$id,\"method\":\"tools/call\",\"params\":{\"name\":\"get\",\"arguments\":{}}}")
+    echo "caller $i sent id $id, got id $(printf '%s' "$r" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["id"]))')" ) & P="$P $!"
+done; wait $P
 echo '## TRN-6: tokens on the auth replica'
 for tok in '' tok-wrong tok-alice; do
 	curl -s -o /dev/null -w "token '$tok': %{http_code}\n" -H "$H1" -H "$H2" ${tok:+-H "Authorization: Bearer $tok"} $U2 -d '{"jsonrpc":"2.0","id":1,"method":"ping"}'

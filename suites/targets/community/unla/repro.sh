@@ -53,4 +53,17 @@ echo '## TRN-10: the client gives up on block after 2 s'
 UW=http://127.0.0.1:19301/w/mcp; SW=$(mcp_init $UW)
 curl -s --max-time 2 -o /dev/null -H "$H1" -H "$H2" -H "Mcp-Session-Id: $SW" $UW -d '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"block","arguments":{}}}'; echo "curl exit $? (28 = our timeout)"
 sleep 6; echo "wedge /stats 6 s later: $(curl -s http://127.0.0.1:19132/stats | python3 -c 'import json,sys; d=json.load(sys.stdin); print([{k: s.get(k) for k in ("id","blocking","cancelled")} for s in d["live"]])')"
+echo '## RTE-6: a wait call (id 7), then notifications/cancelled for id 7 in the same session'
+S6=$(mcp_init $U)
+curl -s --max-time 8 -o /dev/null -H "$H1" -H "$H2" -H "Mcp-Session-Id: $S6" $U -d '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"wait","arguments":{"tag":"one-7"}}}' & P6=$!
+sleep 1
+curl -s -w ' -> status %{http_code}\n' -H "$H1" -H "$H2" -H "Mcp-Session-Id: $S6" $U -d '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7,"reason":"repro"}}'
+sleep 2; echo "upstream waits 2 s later: $(curl -s http://127.0.0.1:19131/stats | python3 -c 'import json,sys; d=json.load(sys.stdin); print([w for s in d["live"] for w in ((s.get("routing") or {}).get("waits") or [])])' | cut -c1-300)"
+kill $P6 2>/dev/null; wait $P6 2>/dev/null
+echo '## RTE-5: 16 sessions at once, ids 1 and "1" alternating; the id each answer came back under'
+P=; for i in $(seq 0 15); do
+  if [ $((i % 2)) = 0 ]; then id=1; else id='"1"'; fi
+  ( s=$(mcp_init $U); r=$(curl -s -H "$H1" -H "$H2" -H "Mcp-Session-Id: $s" $U -d "{\"jsonrpc\":\"2.0\",\"id\":$id,\"method\":\"tools/call\",\"params\":{\"name\":\"get\",\"arguments\":{}}}" | sed -n -e 's/^data: //p' -e t -e '/^{/p')
+    echo "session $i sent id $id, got id $(printf '%s' "$r" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["id"]))')" ) & P="$P $!"
+done; wait $P
 sh replicas.sh stop; kill $C $C2 $WG

@@ -204,7 +204,7 @@ WITHCONTAINERS = $(GO) run ./suites/cmd/withcontainers --bin bin
 # Each bug against the suite of the requirements it breaks (make selftest
 # checks every suite under every bug on the process driver).
 # Several suites of one bug are joined by commas.
-SELFTEST_CONTAINERS := shared-upstream:./suites/isolation,./suites/versions unbounded-shutdown:./suites/shutdown local-lookup:./suites/crosspod shared-bridge:./suites/versions
+SELFTEST_CONTAINERS := shared-upstream:./suites/isolation,./suites/versions unbounded-shutdown:./suites/shutdown local-lookup:./suites/crosspod,./suites/routing shared-bridge:./suites/versions
 
 .PHONY: conformance-containers selftest-containers containers-missing container-redis-server
 

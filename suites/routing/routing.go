@@ -242,7 +242,12 @@ var _ = conformance.Describe("RTE", func() {
 				sids[i] = hs.SessionID
 				res, err := raws[i].CallTool(ctx, path, sids[i], r.Tool("counter", "increment"), map[string]any{"by": i + 1})
 				Expect(err).NotTo(HaveOccurred())
-				Expect(res.ToolValue()).To(Equal(i + 1))
+				// Each session holding a counter of its own is isolation
+				// (ISO-1's to judge): on a gateway that pools upstream
+				// sessions RTE-5 cannot tell whose answer is whose.
+				conformance.Precondition("ISO-1", func() {
+					Expect(res.ToolValue()).To(Equal(i+1), "session %d's first increment: its upstream counter is shared with another session", i)
+				})
 			}
 			const rounds = 3
 			for round := range rounds {

@@ -179,24 +179,35 @@ func (g *Gateway) listTools(ctx context.Context, d *downstream) (*mcp.ListToolsR
 	return res, nil
 }
 
-func (g *Gateway) callTool(ctx context.Context, d *downstream, params *mcp.CallToolParamsRaw) (*mcp.CallToolResult, error) {
-	upstreamID, tool := d.route, params.Name
+// toolTarget resolves the tool a session calls by name to its upstream and
+// the upstream's own tool name: on a server route the route's upstream and
+// the name as is, on the aggregate route the name's upstream part.
+func (g *Gateway) toolTarget(d *downstream, name string) (Upstream, string, error) {
+	upstreamID, tool := d.route, name
 	if d.route == "" {
-		ref, err := g.readToolName(params.Name)
+		ref, err := g.readToolName(name)
 		if err != nil {
-			return nil, err
+			return Upstream{}, "", err
 		}
 		upstreamID, tool = ref.upstream, ref.tool
 	}
 	u, ok := g.upstreams.get(upstreamID)
 	if !ok {
-		return nil, errUpstreamGone(upstreamID)
+		return Upstream{}, "", errUpstreamGone(upstreamID)
+	}
+	return u, tool, nil
+}
+
+func (g *Gateway) callTool(ctx context.Context, d *downstream, params *mcp.CallToolParamsRaw) (*mcp.CallToolResult, error) {
+	u, tool, err := g.toolTarget(d, params.Name)
+	if err != nil {
+		return nil, err
 	}
 	var res *mcp.CallToolResult
 	ctx, cancel := g.withCallTimeout(ctx)
 	defer cancel()
 	defer d.live.start(ctx, u.ID, params.GetProgressToken())()
-	err := g.registry.call(ctx, g.policy.poolKey(d, u.ID), d.id, u, func(ctx context.Context, cs *mcp.ClientSession) error {
+	err = g.registry.call(ctx, g.policy.poolKey(d, u.ID), d.id, u, func(ctx context.Context, cs *mcp.ClientSession) error {
 		// Arguments go upstream as received, never re-encoded. Absent or
 		// null ones go as {} (the same thing to MCP): a go-sdk v1.8.0 server
 		// panics applying schema defaults to "arguments": null.

@@ -95,17 +95,9 @@ func (g *Gateway) mrtrCall(ctx context.Context, d *downstream, params *mcp.CallT
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams,
 			Message: "requestState was not issued to this caller (identity and conversation) through this gateway; start the call again without one"}
 	}
-	upstreamID, tool := d.route, params.Name
-	if d.route == "" {
-		ref, err := g.readToolName(params.Name)
-		if err != nil {
-			return nil, err
-		}
-		upstreamID, tool = ref.upstream, ref.tool
-	}
-	u, ok := g.upstreams.get(upstreamID)
-	if !ok {
-		return nil, errUpstreamGone(upstreamID)
+	u, tool, err := g.toolTarget(d, params.Name)
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := g.withCallTimeout(ctx)
 	defer cancel()

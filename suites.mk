@@ -52,7 +52,20 @@ SUITE_PKGS = $(patsubst github.com/mcpgw/conformance/%,./%,$(SUITE_IMPORTS))
 $(GINKGO): go.mod go.sum
 	$(GO) build -o $@ github.com/onsi/ginkgo/v2/ginkgo
 
-.PHONY: conformance selftest repro-counter-bug conformance-crosspod-redis crosspod-redis-missing conformance-external conformance-shapes compare
+# The suites, compiled once per make run for every target that runs them
+# (ginkgo runs a compiled <name>.test as it runs a package): linking nine
+# suite binaries is about half a minute on 2 cores, and make test runs the
+# suites in seven places. Each binary gets its own folder, because Ginkgo
+# names a suite's report files after its binary.
+SUITE_BIN_DIR = $(OUT)/suite-bins
+SUITE_BINS = $(foreach p,$(SUITE_PKGS),$(SUITE_BIN_DIR)/$(notdir $(p))/$(notdir $(p)).test)
+
+suite-bins:
+	@rm -rf $(SUITE_BIN_DIR) && mkdir -p $(SUITE_BIN_DIR)
+	$(GO) test -c -o $(SUITE_BIN_DIR)/ $(SUITE_PKGS)
+	@for p in $(SUITE_PKGS); do n=$${p##*/}; mkdir -p $(SUITE_BIN_DIR)/$$n && mv $(SUITE_BIN_DIR)/$$n.test $(SUITE_BIN_DIR)/$$n/; done
+
+.PHONY: suite-bins conformance selftest repro-counter-bug conformance-crosspod-redis crosspod-redis-missing conformance-external conformance-shapes compare
 
 # The real Redis for conformance-crosspod-redis. `make test` runs that target
 # when this finds one, and says so loudly when it does not (and fails under
@@ -71,12 +84,12 @@ REFERENCE_BIN = $(if $(MCPCONF_TARGET),,MCPCONF_GATEWAY_BIN=$(CURDIR)/bin/gatewa
 DEFAULT_SHAPE = $(CURDIR)/suites/targets/shapes/default.yaml
 CONFORMANCE_TARGET = $(if $(MCPCONF_TARGET),,MCPCONF_TARGET=$(DEFAULT_SHAPE))
 
-conformance: build $(GINKGO)
+conformance: build $(GINKGO) suite-bins
 	@mkdir -p $(OUT)
 	@$(CONFORMANCE_TARGET) $(GINKGO) -p --procs=$(CONFORMANCE_PROCS) \
 		--timeout=10m --keep-going --succinct --silence-skips \
 		--output-dir=$(OUT) --junit-report=junit.xml --json-report=report.json \
-		$(CONFORMANCE_FLAGS) $(SUITE_PKGS); \
+		$(CONFORMANCE_FLAGS) $(SUITE_BINS); \
 	status=$$?; \
 	$(GO) build -o bin/report ./reports/cmd/report && bin/report --in $(OUT)/report.json \
 		--md $(OUT)/summary.md --html $(OUT)/report.html --png $(OUT)/report.png \
@@ -89,9 +102,14 @@ conformance: build $(GINKGO)
 # a time finish sooner than one after another on 2 cores (measured 2026-12-02).
 SELFTEST_PARALLEL ?= 3
 
-selftest: build $(GINKGO)
+# SELFTEST_BASELINE=false leaves out the run without a bug (make test does:
+# its conformance run is that run).
+SELFTEST_BASELINE ?= true
+
+selftest: build $(GINKGO) suite-bins
 	$(GO) run ./suites/cmd/selftest --ginkgo $(GINKGO) --gateway-bin bin/gateway \
-		--out $(OUT)/selftest --procs $(CONFORMANCE_PROCS) --parallel $(SELFTEST_PARALLEL) --suites "$(SUITE_PKGS)"
+		--out $(OUT)/selftest --procs $(CONFORMANCE_PROCS) --parallel $(SELFTEST_PARALLEL) \
+		--baseline=$(SELFTEST_BASELINE) --suites "$(SUITE_BINS)"
 
 repro-counter-bug: build
 	$(GO) run ./scenarios/cmd/repro --gateway-bin bin/gateway --counter-bin bin/counter \
@@ -101,14 +119,14 @@ repro-counter-bug: build
 # afterwards whatever the run does (suites/cmd/withredis). The specs share it,
 # so each flushes database 0 first and they run one at a time
 # (fixture.MultiReplica explains why a database per spec is not enough).
-conformance-crosspod-redis: build $(GINKGO)
+conformance-crosspod-redis: build $(GINKGO) suite-bins
 	@test -n "$(REDIS_SERVER)" || { echo "conformance-crosspod-redis: no redis-server on PATH (Debian: apt-get install redis-server)" >&2; exit 1; }
 	@mkdir -p $(OUT)/crosspod-redis
 	@$(GO) run ./suites/cmd/withredis --redis-server "$(REDIS_SERVER)" --log $(OUT)/crosspod-redis/redis.log -- \
 		env $(REFERENCE_BIN) $(GINKGO) -p --procs=$(CONFORMANCE_PROCS) \
 		--timeout=10m --keep-going --succinct --silence-skips --label-filter=multi-replica \
 		--output-dir=$(OUT)/crosspod-redis --junit-report=junit.xml --json-report=report.json \
-		$(CONFORMANCE_FLAGS) $(SUITE_PKGS); \
+		$(CONFORMANCE_FLAGS) $(SUITE_BINS); \
 	status=$$?; \
 	$(GO) run ./reports/cmd/report --in $(OUT)/crosspod-redis/report.json \
 		--md $(OUT)/crosspod-redis/summary.md --html $(OUT)/crosspod-redis/report.html >/dev/null || true; \
@@ -130,9 +148,9 @@ crosspod-redis-missing:
 # EXTERNAL_PROCESS_REPORT: a process-driver report to compare with instead
 # of running the suites once more; make test passes the one its
 # conformance run just wrote.
-conformance-external: build $(GINKGO)
+conformance-external: build $(GINKGO) suite-bins
 	$(GO) run ./suites/cmd/proveexternal --gateway-bin bin/gateway --ginkgo $(GINKGO) \
-		--out $(OUT)/external --procs $(CONFORMANCE_PROCS) --suites "$(SUITE_PKGS)" \
+		--out $(OUT)/external --procs $(CONFORMANCE_PROCS) --suites "$(SUITE_BINS)" \
 		$(if $(REDIS_SERVER),--redis-server "$(REDIS_SERVER)") \
 		$(if $(EXTERNAL_PROCESS_REPORT),--process-report "$(EXTERNAL_PROCESS_REPORT)")
 
@@ -145,26 +163,20 @@ conformance-external: build $(GINKGO)
 # another folder of target files.
 SHAPES_DIR ?= suites/targets/shapes
 SHAPES = $(basename $(notdir $(wildcard $(SHAPES_DIR)/*.yaml)))
-# The suites are compiled once (ginkgo build puts <pkg>.test in each
-# package's directory, where it must run) and run once per shape: compiling
-# them is most of a run's time.
-SHAPE_SUITES = $(foreach p,$(SUITE_PKGS),$(p)/$(notdir $(p)).test)
-
-conformance-shapes: build $(GINKGO)
+conformance-shapes: build $(GINKGO) suite-bins
 	@test -n "$(SHAPES)" || { echo "conformance-shapes: no target files in $(SHAPES_DIR)" >&2; exit 1; }
 	@$(GO) build -o bin/report ./reports/cmd/report
-	$(GINKGO) build $(SUITE_PKGS)
 	@status=0; for shape in $(SHAPES); do \
 		out=$(OUT)/shapes/$$shape; mkdir -p $$out; \
 		echo "== shape $$shape ($(SHAPES_DIR)/$$shape.yaml)"; \
 		MCPCONF_TARGET=$(abspath $(SHAPES_DIR))/$$shape.yaml $(GINKGO) -p --procs=$(CONFORMANCE_PROCS) \
 			--timeout=10m --keep-going --succinct --silence-skips \
 			--output-dir=$$out --junit-report=junit.xml --json-report=report.json \
-			$(CONFORMANCE_FLAGS) $(SHAPE_SUITES) || { status=1; echo "*** shape $$shape failed" >&2; }; \
+			$(CONFORMANCE_FLAGS) $(SUITE_BINS) || { status=1; echo "*** shape $$shape failed" >&2; }; \
 		bin/report --in $$out/report.json --md $$out/summary.md --html $$out/report.html \
 			--junit $$out/junit.xml || status=1; \
 		echo "reports: $$out/summary.md $$out/report.html"; \
-	done; rm -f $(SHAPE_SUITES); exit $$status
+	done; exit $$status
 
 # Runs to compare: the reference run first, then every other report.json
 # under $(OUT) (external, selftest bugs, real Redis). Override with
@@ -208,12 +220,12 @@ SELFTEST_CONTAINERS := shared-upstream:./suites/isolation,./suites/versions unbo
 
 .PHONY: conformance-containers selftest-containers containers-missing container-redis-server
 
-conformance-containers: build $(GINKGO) container-redis-server
+conformance-containers: build $(GINKGO) suite-bins container-redis-server
 	@mkdir -p $(CONTAINERS_OUT)
 	@$(WITHCONTAINERS) -- $(GINKGO) -p --procs=$(CONFORMANCE_PROCS) \
 		--timeout=10m --keep-going --succinct --silence-skips \
 		--output-dir=$(CONTAINERS_OUT) --junit-report=junit.xml --json-report=report.json \
-		$(CONFORMANCE_FLAGS) $(SUITE_PKGS); \
+		$(CONFORMANCE_FLAGS) $(SUITE_BINS); \
 	status=$$?; \
 	$(GO) run ./reports/cmd/report --in $(CONTAINERS_OUT)/report.json \
 		$(if $(MCPCONF_TARGET),,--title "Conformance report: reference gateway (container driver)") \
@@ -221,12 +233,13 @@ conformance-containers: build $(GINKGO) container-redis-server
 	echo "reports: $(CONTAINERS_OUT)/summary.md $(CONTAINERS_OUT)/report.html $(CONTAINERS_OUT)/junit.xml $(CONTAINERS_OUT)/report.json"; \
 	exit $$status
 
-selftest-containers: build $(GINKGO) container-redis-server
+selftest-containers: build $(GINKGO) suite-bins container-redis-server
 	@$(WITHCONTAINERS) -- sh -c 'status=0; for pair in $(SELFTEST_CONTAINERS); do \
-		bug=$${pair%%:*}; suite=$${pair#*:}; \
+		bug=$${pair%%:*}; bins=; \
+		for s in $$(echo $${pair#*:} | tr , " "); do n=$${s##*/}; bins="$$bins $(SUITE_BIN_DIR)/$$n/$$n.test"; done; \
 		$(GO) run ./suites/cmd/selftest --ginkgo $(GINKGO) --gateway-bin bin/gateway \
 			--out $(OUT)/selftest-containers/$$bug --procs $(CONFORMANCE_PROCS) \
-			--baseline=false --bugs $$bug --suites "$$(echo $$suite | tr , " ")" || status=1; \
+			--baseline=false --bugs $$bug --suites "$$bins" || status=1; \
 	done; exit $$status'
 
 # The default Redis image is made of the host's redis-server: install

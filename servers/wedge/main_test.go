@@ -97,8 +97,10 @@ func TestSIGTERMExitsZeroDespiteWedges(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("program did not exit after SIGTERM")
 	}
-	if took := time.Since(start); took > counter.ShutdownGrace+time.Second {
-		t.Errorf("shutdown took %v, want at most the grace period", took)
+	// The slack is for process exit on a loaded 2-core machine (seen: 1 s);
+	// a shutdown that waits for the wedged call runs into ctx instead.
+	if took := time.Since(start); took > counter.ShutdownGrace+3*time.Second {
+		t.Errorf("shutdown took %v, want at most the grace period (%v) plus exit slack", took, counter.ShutdownGrace)
 	}
 	select {
 	case <-hung:

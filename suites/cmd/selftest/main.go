@@ -31,7 +31,7 @@ func main() {
 	bugs := flag.String("bugs", "", "comma list of bugs to check (default: every bug whose requirements have specs)")
 	baseline := flag.Bool("baseline", true, "also run without a bug and expect no failure")
 	suitePkgs := flag.String("suites", "",
-		"space-separated Ginkgo suite packages to run (default: every suite suites/all imports; make passes $(SUITE_PKGS))")
+		"space-separated Ginkgo suite packages to run, or suite binaries already compiled (name.test, as make passes $(SUITE_BINS)); default: every suite suites/all imports")
 	flag.Parse()
 
 	c, err := catalog.Load()
@@ -54,6 +54,8 @@ func main() {
 
 	// Compile each suite once; every run reuses the binaries. Each binary
 	// gets its own directory: Ginkgo names per-suite report files after it.
+	// A suite given as a binary is used as it is: make compiles the suites
+	// once for all of its targets.
 	pkgs := strings.Fields(*suitePkgs)
 	if len(pkgs) == 0 {
 		if pkgs, err = suitepkgs.List(goTool()); err != nil {
@@ -62,6 +64,13 @@ func main() {
 	}
 	var suites []string
 	for _, pkg := range pkgs {
+		if strings.HasSuffix(pkg, ".test") {
+			if _, err := os.Stat(pkg); err != nil {
+				fail(fmt.Errorf("suite binary: %w (make suite-bins compiles them)", err))
+			}
+			suites = append(suites, abs(pkg))
+			continue
+		}
 		name := filepath.Base(pkg)
 		bin := filepath.Join(binDir, name, name+".test")
 		cmd := exec.CommandContext(ctx, goTool(), "test", "-c", "-o", bin, pkg)

@@ -92,9 +92,8 @@ func (l *listens) acquire(identity string, max, perIdentity int) (release func()
 // listener is one client's listen stream: the notifications waiting to be
 // written to it, and what ends it.
 type listener struct {
-	queue chan []byte // JSON-RPC notifications, as the upstream sent them
-	ctx   context.Context
-	end   context.CancelFunc
+	queue chan []byte     // JSON-RPC notifications, as the upstream sent them
+	ctx   context.Context // ends with the listen
 }
 
 // push queues a notification, waiting while the queue is full for as long
@@ -155,7 +154,7 @@ func (g *Gateway) serveListen(w http.ResponseWriter, r *http.Request, route, ide
 	defer end()
 	stopShutdown := context.AfterFunc(g.baseCtx, end)
 	defer stopShutdown()
-	l := &listener{queue: make(chan []byte, listenQueue), ctx: ctx, end: end}
+	l := &listener{queue: make(chan []byte, listenQueue), ctx: ctx}
 
 	var subs []*upstreamListen
 	for _, u := range g.routeUpstreams(route) {

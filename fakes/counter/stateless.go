@@ -107,16 +107,9 @@ func (s *Server) serveModern(w http.ResponseWriter, r *http.Request) {
 	}
 	// A subscriptions/listen stream lasts until its client leaves: it must
 	// end with Close too, which waits for every admitted request.
-	ctx, cancel := context.WithCancel(r.Context())
+	r, cancel := s.untilClose(r)
 	defer cancel()
-	go func() {
-		select {
-		case <-s.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	s.modernHandler.ServeHTTP(w, r.WithContext(ctx))
+	s.modernHandler.ServeHTTP(w, r)
 }
 
 // observeModern counts sessionless requests by method and personalises

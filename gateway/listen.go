@@ -53,12 +53,44 @@ const (
 	listenQueue = 64
 )
 
-// listens counts the open listen streams of a replica.
+// listens counts the open listen streams of a replica and holds their
+// upstream legs, so that an upstream change or removal ends its legs.
 type listens struct {
 	mu         sync.Mutex
 	total      int
 	byIdentity map[string]int
-	legIDs     atomic.Int64 // the upstream JSON-RPC ids of the legs
+	legs       map[*listenLeg]Upstream // the definition each leg was opened with
+	legIDs     atomic.Int64            // the upstream JSON-RPC ids of the legs
+}
+
+func (l *listens) addLeg(leg *listenLeg, u Upstream) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.legs == nil {
+		l.legs = map[*listenLeg]Upstream{}
+	}
+	l.legs[leg] = u
+}
+
+func (l *listens) dropLeg(leg *listenLeg) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.legs, leg)
+}
+
+// endLegs ends the legs opened with a definition match picks, and says how
+// many: their listens end too, and their clients listen again.
+func (l *listens) endLegs(match func(Upstream) bool) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for leg, u := range l.legs {
+		if match(u) {
+			leg.cancel()
+			n++
+		}
+	}
+	return n
 }
 
 // acquire takes a slot for identity, or says which limit is reached.
@@ -400,9 +432,11 @@ func (g *Gateway) openLeg(ctx context.Context, u Upstream, want mcp.Notification
 	leg := &listenLeg{acked: make(chan struct{}), done: make(chan struct{}), ended: ctx, cancel: cancel}
 	leg.stop = func() { cancel(); <-leg.done }
 	id := g.listens.legIDs.Add(1)
+	g.listens.addLeg(leg, u)
 	go func() {
 		defer close(leg.done)
 		defer cancel()
+		defer g.listens.dropLeg(leg)
 		leg.err = g.runLeg(ctx, u, id, want, leg, deliver)
 	}()
 	return leg

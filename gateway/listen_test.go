@@ -276,3 +276,36 @@ func TestListenEndsWithItsUpstreamAndWithShutdown(t *testing.T) {
 		t.Fatalf("after shutdown began: %+v (open %v), want the final result", m, ok)
 	}
 }
+
+// TestListenEndsWhenItsUpstreamIsRemovedOrChanged: a listen's upstream leg
+// goes with the upstream definition it was opened with, as upstream
+// sessions do (EVI-5, EVI-7); the client is told the listen ended.
+func TestListenEndsWhenItsUpstreamIsRemovedOrChanged(t *testing.T) {
+	_, up := fakeUpstream(t)
+	_, other := fakeUpstream(t)
+	g := startGateway(t, Config{Upstreams: []Upstream{{ID: "counter", URL: up + "/mcp"}}})
+	s := openListen(t, g.URL+"/mcp", "", 1, "counter://x")
+	s.expectAck(t, "1", "counter://x")
+	put := func(u Upstream) {
+		if err := u.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		g.applyUpstreamPut(u)
+	}
+	put(Upstream{ID: "counter", URL: up + "/mcp", Name: "cosmetic"})
+	if got := s.collect(t, 300*time.Millisecond, 0); len(got) != 0 {
+		t.Fatalf("a cosmetic change: %v", got)
+	}
+	put(Upstream{ID: "counter", URL: other + "/mcp"})
+	if m, ok := s.next(t, 5*time.Second); !ok || m.Result == nil {
+		t.Fatalf("after the upstream's URL changed: %+v (open %v), want the final result", m, ok)
+	}
+	s2 := openListen(t, g.URL+"/mcp", "", 2, "counter://x")
+	s2.expectAck(t, "2", "counter://x")
+	if _, ok := g.applyUpstreamRemove("counter"); !ok {
+		t.Fatal("remove: no such upstream")
+	}
+	if m, ok := s2.next(t, 5*time.Second); !ok || m.Result == nil {
+		t.Fatalf("after the upstream was removed: %+v (open %v), want the final result", m, ok)
+	}
+}

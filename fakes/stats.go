@@ -63,10 +63,17 @@ type ModernStats struct {
 	// answer) and refused (a requestState the fake never issued, or
 	// issued to another session).
 	MRTR MRTRStats `json:"mrtr"`
-	// Listens counts subscriptions/listen streams opened, and Notified the
-	// notifications/resources/updated the fake sent to listeners.
-	Listens  int `json:"listens"`
-	Notified int `json:"notified"`
+	// Listens counts subscriptions/listen streams opened, ListensOpen those
+	// open now, and Subscribed lists the resource URIs they asked for, in
+	// arrival order (bounded like Headers).
+	Listens     int      `json:"listens"`
+	ListensOpen int      `json:"listensOpen"`
+	Subscribed  []string `json:"subscribed"`
+	// Notified counts the calls of tool "publish" (in either era), and
+	// Published lists their URIs in order (bounded like Headers): each
+	// notified the URI's subscribers of both eras.
+	Notified  int      `json:"notified"`
+	Published []string `json:"published"`
 }
 
 // MRTRStats counts multi round-trip requests (see ModernStats.MRTR).

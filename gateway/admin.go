@@ -126,6 +126,9 @@ func (g *Gateway) upstreamChanged(u Upstream, connectChanged bool) int {
 			n++
 		}
 	}
+	if legs := g.listens.endLegs(func(l Upstream) bool { return l.ID == u.ID && l.connectKey() != key }); legs > 0 {
+		g.log.Info("upstream changed: its subscriptions/listen legs ended", "upstream", u.ID, "legs", legs)
+	}
 	return n
 }
 
@@ -152,7 +155,8 @@ func (g *Gateway) applyUpstreamRemove(id string) (evicted int, existed bool) {
 			g.endSession(d, causeRemove)
 		}
 	}
-	g.log.Info("upstream removed", "upstream", id, "evicted", n)
+	legs := g.listens.endLegs(func(u Upstream) bool { return u.ID == id })
+	g.log.Info("upstream removed", "upstream", id, "evicted", n, "listen_legs_ended", legs)
 	return n, true
 }
 

@@ -86,10 +86,14 @@ const (
 	// BugDropCancel drops a client's notifications/cancelled: the upstream
 	// request it names runs on.
 	BugDropCancel Bug = "drop-cancel"
+	// BugSharedListen opens one upstream subscriptions/listen per upstream
+	// and route for every sessionless listener and fans each notification
+	// out to all of them (each tagged with its own listen id).
+	BugSharedListen Bug = "shared-listen"
 )
 
 // Bugs lists every bug name the flag knows, in documentation order.
-var Bugs = []Bug{BugSharedUpstream, BugNoEvictOnDelete, BugNoEvictOnUpdate, BugHangingGet, BugUnboundedShutdown, BugLocalLookup, BugDeadOwnerHang, BugNoCancelOnDisconnect, BugFrozenOwnerHang, BugDeleteEvictsIdentity, BugForwardCredentials, BugKeepClaimsWhileDraining, BugSharedBridge, BugNoHeaderCheck, BugSharedPrivateCache, BugBroadcastNotifications, BugUnmappedIDs, BugDropCancel}
+var Bugs = []Bug{BugSharedUpstream, BugNoEvictOnDelete, BugNoEvictOnUpdate, BugHangingGet, BugUnboundedShutdown, BugLocalLookup, BugDeadOwnerHang, BugNoCancelOnDisconnect, BugFrozenOwnerHang, BugDeleteEvictsIdentity, BugForwardCredentials, BugKeepClaimsWhileDraining, BugSharedBridge, BugNoHeaderCheck, BugSharedPrivateCache, BugBroadcastNotifications, BugUnmappedIDs, BugDropCancel, BugSharedListen}
 
 // ParseBug turns a --emulate-bug value into a Bug, with a clear error.
 func ParseBug(s string) (Bug, error) {

@@ -71,6 +71,14 @@ type Config struct {
 	// pass-through POST carrying a request): past it the call is cancelled
 	// upstream and the client gets an error. Default 5 min; negative = none.
 	CallTimeout time.Duration
+	// MaxListens bounds the 2026-07-28 subscriptions/listen streams open on
+	// this replica, MaxListensPerIdentity those of one identity (listen.go).
+	// Defaults 256 and 16.
+	MaxListens, MaxListensPerIdentity int
+	// ListenAckTimeout bounds the wait for the upstreams' acknowledgements
+	// of a listen; an upstream that has not acknowledged by then is left
+	// out. Default 5 s.
+	ListenAckTimeout time.Duration
 }
 
 const (
@@ -84,6 +92,9 @@ const (
 	defaultBodyTimeout     = 10 * time.Second
 	defaultForwardTimeout  = 5*time.Minute + 30*time.Second
 	defaultCallTimeout     = 5 * time.Minute
+	defaultMaxListens      = 256
+	defaultMaxListensPerID = 16
+	defaultListenAck       = 5 * time.Second
 )
 
 func (c *Config) applyDefaults() error {
@@ -110,6 +121,15 @@ func (c *Config) applyDefaults() error {
 	}
 	if c.CallTimeout == 0 {
 		c.CallTimeout = defaultCallTimeout
+	}
+	if c.MaxListens <= 0 {
+		c.MaxListens = defaultMaxListens
+	}
+	if c.MaxListensPerIdentity <= 0 {
+		c.MaxListensPerIdentity = defaultMaxListensPerID
+	}
+	if c.ListenAckTimeout <= 0 {
+		c.ListenAckTimeout = defaultListenAck
 	}
 	if c.OwnershipTTL <= 0 {
 		c.OwnershipTTL = defaultOwnershipTTL

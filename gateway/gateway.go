@@ -56,6 +56,9 @@ type Gateway struct {
 	calls callContexts // HTTP requests carrying calls the SDK serves
 
 	bridges *bridging // the sessionless (2026-07-28) side: sessionless.go
+	listens listens   // open subscriptions/listen streams (listen.go)
+	// sharedListens holds the shared upstream listens of shared-listen.
+	sharedListens sharedListens
 }
 
 // New builds a replica from cfg. Call Shutdown to release it.

@@ -129,15 +129,7 @@ func (g *Gateway) mrtrCall(ctx context.Context, d *downstream, params *mcp.CallT
 // modernToolCall posts one 2026-07-28 tools/call to an upstream and returns
 // its result, or its JSON-RPC error.
 func (g *Gateway) modernToolCall(ctx context.Context, u Upstream, tool string, params *mcp.CallToolParamsRaw) (map[string]any, error) {
-	meta := map[string]any{}
-	for k, v := range params.Meta {
-		meta[k] = v
-	}
-	meta[metaProtocol] = EraSessionless
-	if _, ok := meta[metaPrefixMCP+"clientCapabilities"]; !ok {
-		meta[metaPrefixMCP+"clientCapabilities"] = map[string]any{}
-	}
-	p := map[string]any{"name": tool, "arguments": emptyArguments, "_meta": meta}
+	p := map[string]any{"name": tool, "arguments": emptyArguments, "_meta": modernMeta(params.Meta)}
 	if len(params.Arguments) > 0 && string(params.Arguments) != "null" {
 		p["arguments"] = params.Arguments
 	}
@@ -151,28 +143,11 @@ func (g *Gateway) modernToolCall(ctx context.Context, u Upstream, tool string, p
 	if err != nil {
 		return nil, err
 	}
-	t, client, err := g.registry.poolFor(u)
+	resp, release, err := g.modernPost(ctx, u, "tools/call", tool, body)
 	if err != nil {
 		return nil, err
 	}
-	defer g.registry.releaseTransport(t)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.URL, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	for k, v := range u.Headers {
-		req.Header.Set(k, v)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set(headerProtocolVersion, EraSessionless)
-	req.Header.Set(headerMethod, "tools/call")
-	req.Header.Set(headerName, tool)
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
+	defer release()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxModernResponse))
 	if err != nil {
 		return nil, err
@@ -189,6 +164,54 @@ func (g *Gateway) modernToolCall(ctx context.Context, u Upstream, tool string, p
 		return nil, fmt.Errorf("2026-07-28 tools/call result: %v", err)
 	}
 	return out, nil
+}
+
+// modernMeta is the _meta of a 2026-07-28 upstream request: the caller's
+// keys plus the revision and (if the caller sent none) no client
+// capabilities.
+func modernMeta(from map[string]any) map[string]any {
+	meta := map[string]any{}
+	for k, v := range from {
+		meta[k] = v
+	}
+	meta[metaProtocol] = EraSessionless
+	if _, ok := meta[metaPrefixMCP+"clientCapabilities"]; !ok {
+		meta[metaPrefixMCP+"clientCapabilities"] = map[string]any{}
+	}
+	return meta
+}
+
+// modernPost posts one 2026-07-28 request to an upstream over the
+// upstream's connection pool, with the headers that revision requires
+// (name is Mcp-Name, "" for none). release (after closing the body) drops
+// the hold on the pool.
+func (g *Gateway) modernPost(ctx context.Context, u Upstream, method, name string, body []byte) (*http.Response, func(), error) {
+	t, client, err := g.registry.poolFor(u)
+	if err != nil {
+		return nil, nil, err
+	}
+	release := func() { g.registry.releaseTransport(t) }
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.URL, bytes.NewReader(body))
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	for k, v := range u.Headers {
+		req.Header.Set(k, v)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set(headerProtocolVersion, EraSessionless)
+	req.Header.Set(headerMethod, method)
+	if name != "" {
+		req.Header.Set(headerName, name)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return resp, func() { resp.Body.Close(); release() }, nil
 }
 
 type modernMessage struct {

@@ -212,16 +212,22 @@ func (g *Gateway) serveSessionless(w http.ResponseWriter, r *http.Request, route
 	case "ping":
 		g.writeResult(w, env.ID, map[string]any{"resultType": "complete"})
 		return
-	case "tools/list", "tools/call":
+	case "tools/list", "tools/call", methodListen:
 	default:
 		writeRPCErrorID(w, http.StatusNotFound, env.ID, &jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound,
-			Message: fmt.Sprintf("method %q is not served on this gateway's %s front (tools/list, tools/call, server/discover, ping)", env.Method, firstSessionlessRevision)})
+			Message: fmt.Sprintf("method %q is not served on this gateway's %s front (tools/list, tools/call, subscriptions/listen, server/discover, ping)", env.Method, firstSessionlessRevision)})
 		return
 	}
 	conversation := env.metaString(metaConversation)
 	if conversation != "" && !g.bridges.validHandle(identity, conversation) {
 		writeRPCErrorID(w, http.StatusBadRequest, env.ID, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams,
 			Message: fmt.Sprintf("_meta %q is not a conversation handle this gateway issued to this identity; take one from server/discover", metaConversation)})
+		return
+	}
+	if env.Method == methodListen {
+		// A listen needs no bridge: its upstream legs are its own (listen.go),
+		// so any replica serves it.
+		g.serveListen(w, r, route, identity, env)
 		return
 	}
 	vid := g.bridgeID(identity, route, conversation)

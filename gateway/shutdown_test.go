@@ -207,8 +207,11 @@ func TestGatewayLeavesNoGoroutines(t *testing.T) {
 	a.Close()                                                                    // DELETE path
 	b.CallTool(ctxT(t, 5*time.Second), &mcp.CallToolParams{Name: "w.increment"}) // wedged initialize: fails after ConnectTimeout
 	b.ListTools(ctxT(t, 5*time.Second), nil)                                     // lists around the broken upstream
+	listen := openListenNoCleanup(t, url, "", 1, "counter://leak")               // a 2026-07-28 listen, left for shutdown
+	listen.expectAck(t, "1", "counter://leak")
 	g.Shutdown()
 	<-served
+	listen.close()
 	b.Close()
 	pass.Close()
 	ts.CloseClientConnections()

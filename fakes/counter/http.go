@@ -43,18 +43,9 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodGet {
-		// A stream admitted just before Close must end with it, not hold
-		// the server's shutdown for its whole grace.
-		ctx, cancel := context.WithCancel(r.Context())
+		var cancel context.CancelFunc
+		r, cancel = s.untilClose(r)
 		defer cancel()
-		go func() {
-			select {
-			case <-s.done:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		r = r.WithContext(ctx)
 	}
 	s.noteRoutingRequest(r)
 	if s.hooks.Intercept != nil && s.hooks.Intercept(s, w, r) {
@@ -70,6 +61,21 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 		s.st.end(id, fakes.EndDeleted)
 		s.log.Info("session deleted", "session", id)
 	}
+}
+
+// untilClose is r with a context that also ends when Close starts: a
+// stream admitted just before Close must end with it, not hold the server's
+// shutdown for its whole grace. Call cancel when the request is done.
+func (s *Server) untilClose(r *http.Request) (*http.Request, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(r.Context())
+	go func() {
+		select {
+		case <-s.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return r.WithContext(ctx), cancel
 }
 
 // enter admits a request unless Close has started; Close waits for admitted ones.

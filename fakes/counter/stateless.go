@@ -3,6 +3,7 @@ package counter
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -31,14 +32,17 @@ func isModern(r *http.Request) bool {
 // modernState is the part of state (under state.mu) the handle tools, MRTR
 // and the 2026-07-28 counts keep.
 type modernState struct {
-	handles  map[string]*fakes.HandleStats
-	order    []string          // handles in issue order
-	issued   map[string]string // requestState -> session that got it ("" sessionless)
-	requests map[string]int
-	names    []string
-	mrtr     fakes.MRTRStats
-	listens  int
-	notified int
+	handles     map[string]*fakes.HandleStats
+	order       []string          // handles in issue order
+	issued      map[string]string // requestState -> session that got it ("" sessionless)
+	requests    map[string]int
+	names       []string
+	mrtr        fakes.MRTRStats
+	listens     int
+	listensOpen int
+	subscribed  []string
+	notified    int
+	published   []string
 }
 
 func newModernState() modernState {
@@ -51,11 +55,14 @@ func (m *modernState) fill(out *fakes.Stats) {
 		out.Handles = append(out.Handles, *m.handles[h])
 	}
 	out.Modern = fakes.ModernStats{
-		Requests: map[string]int{},
-		Names:    slices.Clone(m.names),
-		MRTR:     m.mrtr,
-		Listens:  m.listens,
-		Notified: m.notified,
+		Requests:    map[string]int{},
+		Names:       slices.Clone(m.names),
+		MRTR:        m.mrtr,
+		Listens:     m.listens,
+		ListensOpen: m.listensOpen,
+		Subscribed:  append([]string{}, m.subscribed...),
+		Notified:    m.notified,
+		Published:   append([]string{}, m.published...),
 	}
 	out.Modern.MRTR.States = append([]string{}, m.mrtr.States...)
 	for k, v := range m.requests {
@@ -98,6 +105,10 @@ func (s *Server) serveModern(w http.ResponseWriter, r *http.Request) {
 		s.st.modern.names = append(s.st.modern.names, r.Header.Get("Mcp-Name"))
 		s.st.mu.Unlock()
 	}
+	// A subscriptions/listen stream lasts until its client leaves: it must
+	// end with Close too, which waits for every admitted request.
+	r, cancel := s.untilClose(r)
+	defer cancel()
 	s.modernHandler.ServeHTTP(w, r)
 }
 
@@ -107,8 +118,20 @@ func (s *Server) observeModern(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		s.st.mu.Lock()
 		s.st.modern.requests[method]++
-		if method == "subscriptions/listen" {
+		listen, _ := req.GetParams().(*mcp.SubscriptionsListenParams)
+		if method == "subscriptions/listen" && listen != nil {
 			s.st.modern.listens++
+			s.st.modern.listensOpen++
+			if listen.Notifications != nil {
+				for _, uri := range listen.Notifications.ResourceSubscriptions {
+					s.st.modern.subscribed = boundedAppend(s.st.modern.subscribed, uri)
+				}
+			}
+			defer func() {
+				s.st.mu.Lock()
+				s.st.modern.listensOpen--
+				s.st.mu.Unlock()
+			}()
 		}
 		s.st.mu.Unlock()
 		if p, ok := req.GetParams().(*mcp.CallToolParamsRaw); ok && method == "tools/call" && (len(p.Arguments) == 0 || string(p.Arguments) == "null") {
@@ -196,16 +219,21 @@ func (s *Server) addEraTools(srv *mcp.Server) {
 		func(_ context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
 			return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, Text: req.Params.URI}}}, nil
 		})
-	mcp.AddTool(srv, &mcp.Tool{Name: "publish", Description: "Send notifications/resources/updated for uri to its subscribers."},
+	// publish tells the URI's subscribers of both eras, whichever era it
+	// was called in: a gateway bridges a sessionless tools/call onto a
+	// session-bearing upstream session, while its listeners are 2026-07-28
+	// subscriptions/listen streams of the other server.
+	mcp.AddTool(srv, &mcp.Tool{Name: "publish", Description: "Send notifications/resources/updated for uri to its subscribers (both eras)."},
 		func(ctx context.Context, _ *mcp.CallToolRequest, in publishArgs) (*mcp.CallToolResult, Result, error) {
 			if in.URI == "" {
 				return nil, Result{}, fmt.Errorf("publish needs a uri")
 			}
 			s.st.mu.Lock()
 			s.st.modern.notified++
+			s.st.modern.published = boundedAppend(s.st.modern.published, in.URI)
 			s.st.mu.Unlock()
-			err := srv.ResourceUpdated(ctx, &mcp.ResourceUpdatedNotificationParams{URI: in.URI})
-			return nil, Result{}, err
+			params := &mcp.ResourceUpdatedNotificationParams{URI: in.URI}
+			return nil, Result{}, errors.Join(s.mcp.ResourceUpdated(ctx, params), s.modern.ResourceUpdated(ctx, params))
 		})
 }
 
@@ -260,4 +288,12 @@ func (s *Server) applyHandle(req *mcp.CallToolRequest, handle string, f func(int
 	h.Calls++
 	h.Value = f(h.Value)
 	return nil, Result{Value: h.Value}, nil
+}
+
+// boundedAppend appends v, dropping the oldest past fakes.MaxHeaderRecords.
+func boundedAppend(list []string, v string) []string {
+	if len(list) >= fakes.MaxHeaderRecords {
+		list = list[1:]
+	}
+	return append(list, v)
 }

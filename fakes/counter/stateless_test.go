@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -167,22 +168,32 @@ func TestListenDeliversOnlyToItsSubscriber(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	if st := f.Stats().Modern; st.ListensOpen != 2 || !slices.Contains(st.Subscribed, "counter://a") || !slices.Contains(st.Subscribed, "counter://b") {
+		t.Fatalf("stats: %d listens open, subscribed %v", st.ListensOpen, st.Subscribed)
+	}
 	mustCall(ctx, t, a, "publish", map[string]any{"uri": "counter://a"})
+	// A gateway bridges a sessionless publish onto a session-bearing
+	// upstream session: it must still reach the 2026-07-28 listener.
+	legacy := connect(ctx, t, ts.URL, conn{noSSE: true})
+	mustCall(ctx, t, legacy, "publish", map[string]any{"uri": "counter://b"})
 	for {
 		mu.Lock()
-		n := len(got["a"])
+		n := len(got["a"]) + len(got["b"])
 		mu.Unlock()
-		if n > 0 {
+		if n >= 2 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("subscriber a got no notification within 5s")
+			t.Fatal("subscribers a and b did not both get a notification within 5s")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got["b"]) != 0 || got["a"][0] != "counter://a" {
+	if !slices.Equal(got["a"], []string{"counter://a"}) || !slices.Equal(got["b"], []string{"counter://b"}) {
 		t.Fatalf("notifications %v", got)
+	}
+	if st := f.Stats().Modern; st.Notified != 2 || !slices.Equal(st.Published, []string{"counter://a", "counter://b"}) {
+		t.Fatalf("stats: notified %d, published %v", st.Notified, st.Published)
 	}
 }

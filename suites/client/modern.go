@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // The sessionless 2026-07-28 revision on the wire, by hand, for evidence:
@@ -25,6 +26,12 @@ const (
 	// CodeHeaderMismatch is the JSON-RPC error for headers that disagree
 	// with the body.
 	CodeHeaderMismatch = -32020
+	// MethodListen opens a notification stream (SEP-2575); its first
+	// message is NotificationAck, and every later one names the listen in
+	// _meta[MetaSubscriptionID] (the listen request's JSON-RPC id).
+	MethodListen       = "subscriptions/listen"
+	NotificationAck    = "notifications/subscriptions/acknowledged"
+	MetaSubscriptionID = "io.modelcontextprotocol/subscriptionId"
 )
 
 // Modern sends 2026-07-28 requests through a Raw (its base URL, token and
@@ -45,6 +52,33 @@ type ModernRequest struct {
 
 // Send posts one 2026-07-28 request on path.
 func (m *Modern) Send(ctx context.Context, path string, req ModernRequest) (*Response, error) {
+	body, h, err := m.build(m.NextID(), req)
+	if err != nil {
+		return nil, err
+	}
+	return m.Do(ctx, http.MethodPost, path, h, body)
+}
+
+// Listen opens a subscriptions/listen on path under the JSON-RPC id given
+// (a number or a string, sent as it is), asking for notifications (the
+// params' "notifications" object; nil sends none), and returns as
+// Raw.OpenPost does: once the response headers arrive, within `within`,
+// with the event stream read in the background (Stream.Messages). Close
+// it (DeferCleanup) when done.
+func (m *Modern) Listen(ctx context.Context, path string, id any, notifications map[string]any, within time.Duration) (*Stream, error) {
+	params := map[string]any{}
+	if notifications != nil {
+		params["notifications"] = notifications
+	}
+	body, h, err := m.build(id, ModernRequest{Method: MethodListen, Params: params})
+	if err != nil {
+		return nil, err
+	}
+	return m.openStream(ctx, http.MethodPost, path, h, body, within)
+}
+
+// build is the body and headers of one 2026-07-28 request under id.
+func (m *Modern) build(id any, req ModernRequest) ([]byte, http.Header, error) {
 	params := map[string]any{}
 	for k, v := range req.Params {
 		params[k] = v
@@ -59,9 +93,9 @@ func (m *Modern) Send(ctx context.Context, path string, req ModernRequest) (*Res
 		}
 	}
 	params["_meta"] = meta
-	body, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": m.NextID(), "method": req.Method, "params": params})
+	body, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": req.Method, "params": params})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
@@ -78,7 +112,7 @@ func (m *Modern) Send(ctx context.Context, path string, req ModernRequest) (*Res
 			h.Set(k, v)
 		}
 	}
-	return m.Do(ctx, http.MethodPost, path, h, body)
+	return body, h, nil
 }
 
 // Call calls tool with args and returns its counter value (ToolValue).

@@ -32,6 +32,7 @@ func TestBugPolicyFlipsExactlyItsHooks(t *testing.T) {
 		"broadcastToUpstreamSessions": func(p bugPolicy) any { return p.broadcastToUpstreamSessions() },
 		"matchAnswersByID":            func(p bugPolicy) any { return p.matchAnswersByID() },
 		"forwardCancellations":        func(p bugPolicy) any { return p.forwardCancellations() },
+		"holdUndeliverable":           func(p bugPolicy) any { return p.holdUndeliverable() },
 	}
 	want := map[Bug][]string{
 		BugSharedUpstream:          {"passThroughServers", "poolKey", "poolsOutliveSessions"},
@@ -52,6 +53,7 @@ func TestBugPolicyFlipsExactlyItsHooks(t *testing.T) {
 		BugBroadcastNotifications:  {"broadcastToUpstreamSessions", "passThroughServers"},
 		BugUnmappedIDs:             {"matchAnswersByID", "passThroughServers"},
 		BugDropCancel:              {"forwardCancellations"},
+		BugHoldUndeliverable:       {"holdUndeliverable"},
 	}
 
 	correct := bugPolicy{bug: BugNone}

@@ -135,11 +135,21 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 		g.ptServe(w, r, d, calls > 0)
 		return
 	}
+	r.Header.Del(headerNoStream)
 	if r.Method == http.MethodPost {
 		if g.policy.matchAnswersByID() {
 			tagCallID(r, body)
 		}
 		defer g.calls.track(r)()
+		if calls > 0 && offersNoStream(r.Header) {
+			// The client takes one JSON answer (front_nostream.go).
+			r.Header.Set(headerNoStream, "1")
+			r.Header.Set("Accept", "application/json, text/event-stream")
+			jw := &jsonOnlyWriter{w: w}
+			g.sdkHandler(route).ServeHTTP(jw, r)
+			jw.finish()
+			return
+		}
 	} else {
 		r.Header.Del(headerCallToken)
 	}

@@ -239,6 +239,22 @@ func belowInfo(line string) bool {
 	return rec.Level == "DEBUG"
 }
 
+// callAll calls tool in every session at once, each call bounded by
+// callBound, and returns each session's error.
+func callAll(ctx context.Context, sessions []*client.Session, tool string) []error {
+	errs := make([]error, len(sessions))
+	var wg sync.WaitGroup
+	for i, s := range sessions {
+		wg.Go(func() {
+			cctx, cancel := context.WithTimeout(ctx, callBound)
+			defer cancel()
+			_, errs[i] = call(cctx, s, tool, nil)
+		})
+	}
+	wg.Wait()
+	return errs
+}
+
 // nonceOf learns each session's upstream nonce, one session at a time, so
 // that no answer of this setup can cross to another session (RTE-5's
 // matter) and the specs judge their own requirement from upstream truth.

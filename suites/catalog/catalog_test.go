@@ -87,6 +87,7 @@ func TestKnownBugMapping(t *testing.T) {
 		"broadcast-notifications": {"RTE-1", "RTE-7"},
 		"unmapped-ids":            {"RTE-5"},
 		"drop-cancel":             {"RTE-6"},
+		"hold-undeliverable":      {"RTE-3"},
 	}
 	for bug, ids := range want {
 		if got := c.ExpectedFailures(bug); !slices.Equal(got, ids) {

@@ -187,7 +187,14 @@ func answerBody(id json.RawMessage, answer string) []byte {
 	return b
 }
 
-// answered lists the answers the upstream's elicitations got.
+// rootsAnswer is a client's answer to roots/list request id: one root,
+// named text (the fake answers its URI).
+func rootsAnswer(id json.RawMessage, text string) []byte {
+	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "result": map[string]any{"roots": []map[string]any{{"uri": text}}}})
+	return b
+}
+
+// answered lists the answers the upstream's requests to the client got.
 func answered(st *fakes.Stats) []string {
 	var out []string
 	for _, list := range [][]fakes.SessionStats{st.Live, st.Ended} {

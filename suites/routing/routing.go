@@ -474,39 +474,48 @@ var _ = conformance.Describe("RTE", func() {
 	// call stream are forwarded to the owner, and what the upstream sends
 	// on that stream must come back through the non-owner (XPD-7's
 	// forwarded stream, now carrying messages).
-	fixture.ForEachRoute(func(r fixture.Route) {
-		r.It("RTE-2", "an elicitation asked and answered through a non-owner replica completes the owner's upstream request", func(ctx SpecContext) {
-			fixture.RequireSessionIDs() // a server-to-client request, or a later message about a request, needs the session
-			fixture.RequireMessages(targetconf.MessageElicitation)
-			up := fixture.Counter("counter")
-			gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
-			path := r.Path("counter")
-			owner := gw.RawAt(0, "")
-			owner.Capabilities = map[string]any{"elicitation": map[string]any{}}
-			hs, err := owner.Initialize(ctx, path)
-			Expect(err).NotTo(HaveOccurred())
-			via := gw.RawAt(1, "")
-			via.ProtocolVersion = owner.ProtocolVersion
-			stream, err := via.OpenPost(ctx, path, hs.SessionID, via.Request("tools/call", map[string]any{"name": r.Tool("counter", "ask"), "arguments": map[string]any{}}), callBound)
-			Expect(err).NotTo(HaveOccurred(), "tools/call through %s", gw.Replica(1).ID())
-			DeferCleanup(stream.Close)
-			var req client.Message
-			Eventually(ctx, func(g Gomega) {
-				g.Expect(findMethod(stream.Messages(), "elicitation/create", &req)).To(BeTrue(), "the call stream through %s carries no elicitation/create: %s", gw.Replica(1).ID(), client.Clip(stream.Received(), 400))
-			}).WithTimeout(callBound).Should(Succeed())
-			res, err := via.Post(ctx, path, hs.SessionID, answerBody(req.ID, "through-"+gw.Replica(1).ID()))
-			Expect(err).NotTo(HaveOccurred())
-			conformance.Evidencef("answer through "+gw.Replica(1).ID(), "id %s: %d", req.ID, res.Status)
-			var final *client.Message
-			Eventually(ctx, func(g Gomega) {
-				final = findResponse(stream.Messages())
-				g.Expect(final).NotTo(BeNil())
-			}).WithTimeout(callBound).Should(Succeed())
-			Expect(final.Error).To(BeNil())
-			Expect(answered(up.Stats(ctx))).To(Equal([]string{"through-" + gw.Replica(1).ID()}), "upstream truth: the answers its elicitation got")
-			steps.RecordOwnership(ctx, gw, "after the call")
-		}, fixture.MultiReplica())
-	})
+	for _, k := range []struct {
+		what, kind, tool, method string
+		capability               string
+		answer                   func(id json.RawMessage, text string) []byte
+	}{
+		{"an elicitation", targetconf.MessageElicitation, "ask", "elicitation/create", "elicitation", answerBody},
+		{"a roots/list", targetconf.MessageRoots, "roots", "roots/list", "roots", rootsAnswer},
+	} {
+		fixture.ForEachRoute(func(r fixture.Route) {
+			r.It("RTE-2", k.what+" asked and answered through a non-owner replica completes the owner's upstream request", func(ctx SpecContext) {
+				fixture.RequireSessionIDs() // a server-to-client request, or a later message about a request, needs the session
+				fixture.RequireMessages(k.kind)
+				up := fixture.Counter("counter")
+				gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
+				path := r.Path("counter")
+				owner := gw.RawAt(0, "")
+				owner.Capabilities = map[string]any{k.capability: map[string]any{}}
+				hs, err := owner.Initialize(ctx, path)
+				Expect(err).NotTo(HaveOccurred())
+				via := gw.RawAt(1, "")
+				via.ProtocolVersion = owner.ProtocolVersion
+				stream, err := via.OpenPost(ctx, path, hs.SessionID, via.Request("tools/call", map[string]any{"name": r.Tool("counter", k.tool), "arguments": map[string]any{}}), callBound)
+				Expect(err).NotTo(HaveOccurred(), "tools/call through %s", gw.Replica(1).ID())
+				DeferCleanup(stream.Close)
+				var req client.Message
+				Eventually(ctx, func(g Gomega) {
+					g.Expect(findMethod(stream.Messages(), k.method, &req)).To(BeTrue(), "the call stream through %s carries no %s: %s", gw.Replica(1).ID(), k.method, client.Clip(stream.Received(), 400))
+				}).WithTimeout(callBound).Should(Succeed())
+				res, err := via.Post(ctx, path, hs.SessionID, k.answer(req.ID, "through-"+gw.Replica(1).ID()))
+				Expect(err).NotTo(HaveOccurred())
+				conformance.Evidencef("answer through "+gw.Replica(1).ID(), "id %s: %d", req.ID, res.Status)
+				var final *client.Message
+				Eventually(ctx, func(g Gomega) {
+					final = findResponse(stream.Messages())
+					g.Expect(final).NotTo(BeNil())
+				}).WithTimeout(callBound).Should(Succeed())
+				Expect(final.Error).To(BeNil())
+				Expect(answered(up.Stats(ctx))).To(Equal([]string{"through-" + gw.Replica(1).ID()}), "upstream truth: the answers its %s got", k.method)
+				steps.RecordOwnership(ctx, gw, "after the call")
+			}, fixture.MultiReplica())
+		})
+	}
 
 	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("RTE-4", "progress of a call made through a non-owner replica arrives on that call's stream before its result", func(ctx SpecContext) {

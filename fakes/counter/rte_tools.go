@@ -138,16 +138,20 @@ func bounded[T any](list []T, v T) []T {
 	return append(list, v)
 }
 
-// askClient sends the client a request (ask returns its action and answer)
-// under clientRequestTimeout and records it on /stats: "pending" from the
-// moment it is sent, so that a request nobody answers shows as one.
-func (s *Server) askClient(ctx context.Context, id, method string, ask func(context.Context) (action, answer string, err error)) fakes.ClientRequestRecord {
+// askClient sends the caller's client a request (ask, given the session's
+// nonce, returns the client's action and answer) under
+// clientRequestTimeout, records it on /stats ("pending" from the moment it
+// is sent, so that a request nobody answers shows as one) and makes the
+// tool's result of it: a failed request fails the tool.
+func (s *Server) askClient(ctx context.Context, req *mcp.CallToolRequest, method string, ask func(ctx context.Context, nonce string) (action, answer string, err error)) (*mcp.CallToolResult, RoutingResult, error) {
+	id := req.Session.ID()
+	nonce := s.rte.nonce(id)
 	ctx, cancel := context.WithTimeout(ctx, clientRequestTimeout)
 	defer cancel()
 	sent := time.Now()
 	pending := fakes.ClientRequestRecord{Method: method, Outcome: "pending", Sent: sent}
 	s.rte.with(id, func(r *fakes.RoutingStats) { r.Requests = bounded(r.Requests, pending) })
-	action, answer, err := ask(ctx)
+	action, answer, err := ask(ctx, nonce)
 	rec := fakes.ClientRequestRecord{Method: method, Outcome: "answered", Action: action, Answer: answer, Sent: sent, Ended: time.Now()}
 	if err != nil {
 		rec = fakes.ClientRequestRecord{Method: method, Outcome: "error", Error: err.Error(), Sent: sent, Ended: rec.Ended}
@@ -161,7 +165,11 @@ func (s *Server) askClient(ctx context.Context, id, method string, ask func(cont
 		}
 		r.Requests = bounded(r.Requests, rec) // its pending record was dropped
 	})
-	return rec
+	out := RoutingResult{Nonce: nonce, Action: action, Answer: answer}
+	if err != nil {
+		return nil, out, fmt.Errorf("%s failed: %w", method, err)
+	}
+	return nil, out, nil
 }
 
 // addRoutingTools registers ask, sample, roots, slow, wait and notify on srv.
@@ -169,8 +177,7 @@ func (s *Server) addRoutingTools(srv *mcp.Server) {
 	srv.AddSendingMiddleware(notifyone.Middleware)
 	mcp.AddTool(srv, &mcp.Tool{Name: "ask", Description: "Elicit an answer from the user; the message carries this session's nonce."},
 		func(ctx context.Context, req *mcp.CallToolRequest, _ noArgs) (*mcp.CallToolResult, RoutingResult, error) {
-			nonce := s.rte.nonce(req.Session.ID())
-			rec := s.askClient(ctx, req.Session.ID(), "elicitation/create", func(ctx context.Context) (string, string, error) {
+			return s.askClient(ctx, req, "elicitation/create", func(ctx context.Context, nonce string) (string, string, error) {
 				res, err := req.Session.Elicit(ctx, &mcp.ElicitParams{Message: "nonce " + nonce, RequestedSchema: askSchema})
 				if err != nil {
 					return "", "", err
@@ -178,16 +185,10 @@ func (s *Server) addRoutingTools(srv *mcp.Server) {
 				a, _ := res.Content["answer"].(string)
 				return res.Action, a, nil
 			})
-			out := RoutingResult{Nonce: nonce, Action: rec.Action, Answer: rec.Answer}
-			if rec.Outcome != "answered" {
-				return nil, out, fmt.Errorf("elicitation failed: %s", rec.Error)
-			}
-			return nil, out, nil
 		})
 	mcp.AddTool(srv, &mcp.Tool{Name: "sample", Description: "Ask the client's model for a message; the prompt carries this session's nonce."},
 		func(ctx context.Context, req *mcp.CallToolRequest, _ noArgs) (*mcp.CallToolResult, RoutingResult, error) {
-			nonce := s.rte.nonce(req.Session.ID())
-			rec := s.askClient(ctx, req.Session.ID(), "sampling/createMessage", func(ctx context.Context) (string, string, error) {
+			return s.askClient(ctx, req, "sampling/createMessage", func(ctx context.Context, nonce string) (string, string, error) {
 				res, err := req.Session.CreateMessage(ctx, &mcp.CreateMessageParams{
 					Messages:  []*mcp.SamplingMessage{{Role: "user", Content: &mcp.TextContent{Text: "nonce " + nonce}}},
 					MaxTokens: 16,
@@ -201,16 +202,10 @@ func (s *Server) addRoutingTools(srv *mcp.Server) {
 				}
 				return "", t.Text, nil
 			})
-			out := RoutingResult{Nonce: nonce, Answer: rec.Answer}
-			if rec.Outcome != "answered" {
-				return nil, out, fmt.Errorf("sampling failed: %s", rec.Error)
-			}
-			return nil, out, nil
 		})
 	mcp.AddTool(srv, &mcp.Tool{Name: "roots", Description: "Ask the client for its roots (roots/list); the answer is their URIs, space separated."},
 		func(ctx context.Context, req *mcp.CallToolRequest, _ noArgs) (*mcp.CallToolResult, RoutingResult, error) {
-			nonce := s.rte.nonce(req.Session.ID())
-			rec := s.askClient(ctx, req.Session.ID(), "roots/list", func(ctx context.Context) (string, string, error) {
+			return s.askClient(ctx, req, "roots/list", func(ctx context.Context, _ string) (string, string, error) {
 				res, err := req.Session.ListRoots(ctx, &mcp.ListRootsParams{})
 				if err != nil {
 					return "", "", err
@@ -221,11 +216,6 @@ func (s *Server) addRoutingTools(srv *mcp.Server) {
 				}
 				return "", strings.Join(uris, " "), nil
 			})
-			out := RoutingResult{Nonce: nonce, Answer: rec.Answer}
-			if rec.Outcome != "answered" {
-				return nil, out, fmt.Errorf("roots/list failed: %s", rec.Error)
-			}
-			return nil, out, nil
 		})
 	mcp.AddTool(srv, &mcp.Tool{Name: "slow", Description: "Report progress {steps} times (when the call has a progressToken), then return.", InputSchema: slowSchema},
 		func(ctx context.Context, req *mcp.CallToolRequest, in slowArgs) (*mcp.CallToolResult, RoutingResult, error) {

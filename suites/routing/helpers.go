@@ -187,6 +187,22 @@ func answerBody(id json.RawMessage, answer string) []byte {
 	return b
 }
 
+// outcomes lists how the requests to the client of the fake's live
+// sessions ended ("pending", "answered", "error"), from its /stats.
+func outcomes(ctx context.Context, g Gomega, up *fixture.Fake) []string {
+	st, err := up.FetchStats(ctx)
+	g.Expect(err).NotTo(HaveOccurred())
+	var out []string
+	for _, l := range st.Live {
+		if l.Routing != nil {
+			for _, q := range l.Routing.Requests {
+				out = append(out, q.Outcome)
+			}
+		}
+	}
+	return out
+}
+
 // rootsAnswer is a client's answer to roots/list request id: one root,
 // named text (the fake answers its URI).
 func rootsAnswer(id json.RawMessage, text string) []byte {

@@ -172,19 +172,8 @@ var _ = conformance.Describe("RTE", func() {
 			conformance.Evidencef("ask from a client without elicitation", "%v after %s", err, took.Round(time.Millisecond))
 			Expect(cctx.Err()).NotTo(HaveOccurred(), "the call got no answer within %s", undeliverableBound)
 			Expect(err).To(HaveOccurred(), "the call succeeded though its elicitation could not be delivered")
-			Eventually(ctx, func(g Gomega) {
-				st, err := up.FetchStats(ctx)
-				g.Expect(err).NotTo(HaveOccurred())
-				var outcomes []string
-				for _, l := range st.Live {
-					if l.Routing != nil {
-						for _, q := range l.Routing.Requests {
-							outcomes = append(outcomes, q.Outcome)
-						}
-					}
-				}
-				g.Expect(outcomes).To(Equal([]string{"error"}), "upstream truth: its elicitation should have ended in an error")
-			}).WithTimeout(undeliverableBound).Should(Succeed())
+			Eventually(ctx, func(g Gomega) []string { return outcomes(ctx, g, up) }).WithTimeout(undeliverableBound).
+				Should(Equal([]string{"error"}), "upstream truth: its elicitation should have ended in an error")
 		})
 	})
 
@@ -228,22 +217,10 @@ var _ = conformance.Describe("RTE", func() {
 				// accepted): a clear 4xx, and nothing may hang upstream.
 				Expect(res.Status/100).To(Equal(4), "the call was answered %d", res.Status)
 			}
-			outcomes := func(g Gomega) []string {
-				st, err := up.FetchStats(ctx)
-				g.Expect(err).NotTo(HaveOccurred())
-				var out []string
-				for _, l := range st.Live {
-					if l.Routing != nil {
-						for _, q := range l.Routing.Requests {
-							out = append(out, q.Outcome)
-						}
-					}
-				}
-				return out
-			}
-			Consistently(ctx, outcomes).WithTimeout(quiet).ShouldNot(ContainElement("answered"), "upstream truth: its elicitation was answered, though no stream could carry it")
-			Eventually(ctx, outcomes).WithTimeout(undeliverableBound).ShouldNot(ContainElement("pending"), "upstream truth: its elicitation is still waiting %s after the call", undeliverableBound)
-			conformance.Evidencef("upstream truth", "its elicitations ended %q", outcomes(Default))
+			upstream := func(g Gomega) []string { return outcomes(ctx, g, up) }
+			Consistently(ctx, upstream).WithTimeout(quiet).ShouldNot(ContainElement("answered"), "upstream truth: its elicitation was answered, though no stream could carry it")
+			Eventually(ctx, upstream).WithTimeout(undeliverableBound).ShouldNot(ContainElement("pending"), "upstream truth: its elicitation is still waiting %s after the call", undeliverableBound)
+			conformance.Evidencef("upstream truth", "its elicitations ended %q", upstream(Default))
 		})
 	})
 

@@ -141,14 +141,17 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 			tagCallID(r, body)
 		}
 		defer g.calls.track(r)()
-		if calls > 0 && offersNoStream(r.Header) {
-			// The client takes one JSON answer (front_nostream.go).
-			r.Header.Set(headerNoStream, "1")
+		if offersNoStream(r.Header) {
+			// The client takes one JSON answer (front_nostream.go); a
+			// POST of notifications or answers gets its 202 as ever.
 			r.Header.Set("Accept", "application/json, text/event-stream")
-			jw := &jsonOnlyWriter{w: w}
-			g.sdkHandler(route).ServeHTTP(jw, r)
-			jw.finish()
-			return
+			if calls > 0 {
+				r.Header.Set(headerNoStream, "1")
+				jw := &jsonOnlyWriter{w: w}
+				g.sdkHandler(route).ServeHTTP(jw, r)
+				jw.finish()
+				return
+			}
 		}
 	} else {
 		r.Header.Del(headerCallToken)

@@ -16,7 +16,9 @@ import (
 // JSON object: the SDK answers in an event stream as usual, the front
 // passes on only the response(s), as JSON, and the call is marked so that
 // a server-to-client request about it goes to the session's GET stream
-// (liveCalls.find), or, when there is none, fails at once (RTE-3).
+// (liveCalls.find), or, when there is none, fails at once (RTE-3). Its
+// POSTs of notifications and answers are served too (202, no body).
+// Its initialize is still go-sdk's to refuse.
 
 // headerNoStream marks, for the SDK handler, a POST whose client offers no
 // stream. The front sets or removes it on every POST it hands the SDK, so a

@@ -88,7 +88,10 @@ func TestNoStreamCallFailsItsElicitationAtOnce(t *testing.T) {
 			caps := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{"elicitation":{}},"clientInfo":{"name":"raw","version":"0"}}}`
 			_, h, _ := rawRequest(t, http.MethodPost, url, postHeaders, caps)
 			sid := h.Get(headerSessionID)
-			rawRequest(t, http.MethodPost, url, with(postHeaders, headerSessionID, sid), `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+			// The client accepts only JSON from here on, notifications too.
+			if status, _, body := rawRequest(t, http.MethodPost, url, with(postHeaders, headerSessionID, sid, "Accept", "application/json"), `{"jsonrpc":"2.0","method":"notifications/initialized"}`); status != http.StatusAccepted {
+				t.Fatalf("notifications/initialized accepting only JSON: %d %s", status, body)
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
 			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"counter.ask","arguments":{}}}`))

@@ -15,7 +15,8 @@ type RoutingStats struct {
 	// request and progress message of the session carries it, so a client
 	// that sees another session's nonce saw another session's message.
 	Nonce string `json:"nonce"`
-	// Requests lists the server-to-client requests of "ask" and "sample".
+	// Requests lists the server-to-client requests of "ask", "sample" and
+	// "roots".
 	Requests []ClientRequestRecord `json:"requests,omitempty"`
 	// Progress counts the progress notifications "slow" sent, and
 	// ProgressTokens the token of each "slow" call (JSON, as received).
@@ -31,14 +32,16 @@ type RoutingStats struct {
 
 // ClientRequestRecord is one server-to-client request and how it ended.
 type ClientRequestRecord struct {
-	Method string `json:"method"` // elicitation/create or sampling/createMessage
-	// Outcome is "answered" (Action and Answer say what) or "error" (Error).
+	Method string `json:"method"` // elicitation/create, sampling/createMessage or roots/list
+	// Outcome is "pending" (sent, not ended yet), "answered" (Action and
+	// Answer say what; for roots/list Answer is the root URIs, space
+	// separated) or "error" (Error).
 	Outcome string    `json:"outcome"`
 	Action  string    `json:"action,omitempty"`
 	Answer  string    `json:"answer,omitempty"`
 	Error   string    `json:"error,omitempty"`
 	Sent    time.Time `json:"sent"`
-	Ended   time.Time `json:"ended"`
+	Ended   time.Time `json:"ended,omitzero"`
 }
 
 // WaitRecord is one call of "wait".

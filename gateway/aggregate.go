@@ -52,6 +52,9 @@ func (g *Gateway) aggregatingMiddleware(route string) mcp.Middleware {
 				}
 				ctx, stop := d.bind(ctx)
 				defer stop()
+				if extra := req.GetExtra(); extra != nil && extra.Header.Get(headerNoStream) != "" {
+					ctx = context.WithValue(ctx, noStreamKey{}, true)
+				}
 				if g.policy.cancelAbandonedCalls() {
 					var unbind func()
 					ctx, unbind = g.calls.bind(ctx, req)

@@ -90,10 +90,15 @@ const (
 	// and route for every sessionless listener and fans each notification
 	// out to all of them (each tagged with its own listen id).
 	BugSharedListen Bug = "shared-listen"
+	// BugHoldUndeliverable holds a server-to-client request the client
+	// cannot take (it lacks the capability, or offers no stream) until the
+	// call or the upstream gives up, instead of failing it at once, as a
+	// gateway that queues it for a stream that never opens does.
+	BugHoldUndeliverable Bug = "hold-undeliverable"
 )
 
 // Bugs lists every bug name the flag knows, in documentation order.
-var Bugs = []Bug{BugSharedUpstream, BugNoEvictOnDelete, BugNoEvictOnUpdate, BugHangingGet, BugUnboundedShutdown, BugLocalLookup, BugDeadOwnerHang, BugNoCancelOnDisconnect, BugFrozenOwnerHang, BugDeleteEvictsIdentity, BugForwardCredentials, BugKeepClaimsWhileDraining, BugSharedBridge, BugNoHeaderCheck, BugSharedPrivateCache, BugBroadcastNotifications, BugUnmappedIDs, BugDropCancel, BugSharedListen}
+var Bugs = []Bug{BugSharedUpstream, BugNoEvictOnDelete, BugNoEvictOnUpdate, BugHangingGet, BugUnboundedShutdown, BugLocalLookup, BugDeadOwnerHang, BugNoCancelOnDisconnect, BugFrozenOwnerHang, BugDeleteEvictsIdentity, BugForwardCredentials, BugKeepClaimsWhileDraining, BugSharedBridge, BugNoHeaderCheck, BugSharedPrivateCache, BugBroadcastNotifications, BugUnmappedIDs, BugDropCancel, BugSharedListen, BugHoldUndeliverable}
 
 // ParseBug turns a --emulate-bug value into a Bug, with a clear error.
 func ParseBug(s string) (Bug, error) {
@@ -166,6 +171,11 @@ func (p bugPolicy) broadcastToUpstreamSessions() bool { return p.bug == BugBroad
 // matchAnswersByID reports whether a call's answer goes to whichever caller
 // waits under the same JSON-RPC id (read as text), whatever its session.
 func (p bugPolicy) matchAnswersByID() bool { return p.bug == BugUnmappedIDs }
+
+// holdUndeliverable reports whether a server-to-client request that could
+// not be delivered downstream is held until its call or its upstream gives
+// up, instead of failing at once.
+func (p bugPolicy) holdUndeliverable() bool { return p.bug == BugHoldUndeliverable }
 
 // forwardCancellations reports whether a client's notifications/cancelled
 // is acted on (and so reaches the upstream request it names).

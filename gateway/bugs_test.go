@@ -33,6 +33,7 @@ func TestBugPolicyFlipsExactlyItsHooks(t *testing.T) {
 		"matchAnswersByID":            func(p bugPolicy) any { return p.matchAnswersByID() },
 		"forwardCancellations":        func(p bugPolicy) any { return p.forwardCancellations() },
 		"shareListens":                func(p bugPolicy) any { return p.shareListens() },
+		"holdUndeliverable":           func(p bugPolicy) any { return p.holdUndeliverable() },
 	}
 	want := map[Bug][]string{
 		BugSharedUpstream:          {"passThroughServers", "poolKey", "poolsOutliveSessions"},
@@ -54,6 +55,7 @@ func TestBugPolicyFlipsExactlyItsHooks(t *testing.T) {
 		BugUnmappedIDs:             {"matchAnswersByID", "passThroughServers"},
 		BugDropCancel:              {"forwardCancellations"},
 		BugSharedListen:            {"shareListens"},
+		BugHoldUndeliverable:       {"holdUndeliverable"},
 	}
 
 	correct := bugPolicy{bug: BugNone}

@@ -135,11 +135,24 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, route string)
 		g.ptServe(w, r, d, calls > 0)
 		return
 	}
+	r.Header.Del(headerNoStream)
 	if r.Method == http.MethodPost {
 		if g.policy.matchAnswersByID() {
 			tagCallID(r, body)
 		}
 		defer g.calls.track(r)()
+		if offersNoStream(r.Header) {
+			// The client takes one JSON answer (front_nostream.go); a
+			// POST of notifications or answers gets its 202 as ever.
+			r.Header.Set("Accept", "application/json, text/event-stream")
+			if calls > 0 {
+				r.Header.Set(headerNoStream, "1")
+				jw := &jsonOnlyWriter{w: w}
+				g.sdkHandler(route).ServeHTTP(jw, r)
+				jw.finish()
+				return
+			}
+		}
 	} else {
 		r.Header.Del(headerCallToken)
 	}

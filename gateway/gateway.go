@@ -93,6 +93,7 @@ func New(cfg Config) (*Gateway, error) {
 	g.ptProxy = g.newPassThroughProxy()
 	g.registry = newRegistry(log, g.metrics, cfg.ConnectTimeout, cfg.ProbeAfterIdle, cfg.ShutdownTimeout, g.alive)
 	g.registry.client = mcp.NewClient(&mcp.Implementation{Name: "mcpgw-reference", Version: Version}, g.relayClientOptions())
+	g.registry.client.AddReceivingMiddleware(g.relayRoots)
 	g.registry.relayProgress = g.relayInStream
 	if cfg.RedisURL != "" {
 		if err := g.joinCluster(); err != nil {

@@ -17,10 +17,12 @@ import (
 // under the pooling bugs): what an upstream session sends its client (the
 // gateway) goes to the one downstream session that owns it (RTE).
 //
-//   - elicitation/create and sampling/createMessage are asked of that
-//     session's client, and the answer goes back to the upstream as the
-//     answer to its own request. The SDK on each side keeps its own ids, so
-//     ids are remapped per session by construction (RTE-2, RTE-5).
+//   - elicitation/create, sampling/createMessage and roots/list are asked
+//     of that session's client, and the answer goes back to the upstream as
+//     the answer to its own request. The SDK on each side keeps its own
+//     ids, so ids are remapped per session by construction (RTE-2, RTE-5).
+//     A client without the capability gets none: the upstream gets the
+//     error at once (RTE-3).
 //   - notifications/progress goes to the call whose request carried the
 //     token: the token went upstream unchanged in _meta, and it comes back
 //     on that call's upstream session, relayed as it is read so that it
@@ -30,11 +32,12 @@ import (
 //
 // Each is sent under the context of the downstream call it belongs to, so
 // it travels on that call's event stream, before the call's result; with no
-// such call in flight it goes to the session's GET stream, and a session
-// that has none gets the error at once (RTE-3). Cancellation needs nothing
-// here: the SDK cancels the handler of a cancelled call, whose upstream call
-// the SDK then cancels under the upstream's own id (RTE-6). roots/list is
-// answered by the gateway's client itself (no roots), not relayed.
+// such call in flight, or when the call's client offers no stream (its
+// POST does not accept text/event-stream: front_nostream.go), it goes to
+// the session's GET stream, and a session that has none gets the error at
+// once (RTE-3). Cancellation needs nothing here: the SDK cancels the
+// handler of a cancelled call, whose upstream call the SDK then cancels
+// under the upstream's own id (RTE-6).
 
 // relayTimeout bounds a server-to-client request relayed outside any call
 // (a call's own requests are bounded by --call-timeout).
@@ -52,10 +55,12 @@ type liveCall struct {
 	upstream string
 	token    any // the call's progressToken, nil if none
 	ctx      context.Context
+	noStream bool // its client takes no event stream: nothing can travel with it
 }
 
 // start records a call to upstream under ctx until the returned func runs.
 func (l *liveCalls) start(ctx context.Context, upstream string, token any) (done func()) {
+	_, noStream := ctx.Value(noStreamKey{}).(bool)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.calls == nil {
@@ -63,7 +68,7 @@ func (l *liveCalls) start(ctx context.Context, upstream string, token any) (done
 	}
 	l.next++
 	n := l.next
-	l.calls[n] = liveCall{upstream: upstream, token: token, ctx: ctx}
+	l.calls[n] = liveCall{upstream: upstream, token: token, ctx: ctx, noStream: noStream}
 	return func() {
 		l.mu.Lock()
 		delete(l.calls, n)
@@ -72,21 +77,25 @@ func (l *liveCalls) start(ctx context.Context, upstream string, token any) (done
 }
 
 // find returns the context of the newest live call to upstream (with the
-// given token, when token is not nil), or nil.
+// given token, when token is not nil), or nil; nil too when that call's
+// client offers no stream to send on.
 func (l *liveCalls) find(upstream string, token any) context.Context {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var best uint64
-	var ctx context.Context
+	var found liveCall
 	for n, c := range l.calls {
 		if c.upstream != upstream || (token != nil && !sameToken(c.token, token)) || c.ctx.Err() != nil {
 			continue
 		}
 		if n > best {
-			best, ctx = n, c.ctx
+			best, found = n, c
 		}
 	}
-	return ctx
+	if found.ctx == nil || found.noStream {
+		return nil
+	}
+	return found.ctx
 }
 
 // sameToken compares progress tokens as JSON values: a number may come back
@@ -100,15 +109,16 @@ func isString(v any) bool { _, ok := v.(string); return ok }
 // relayClientOptions are the handlers of the gateway's upstream client.
 func (g *Gateway) relayClientOptions() *mcp.ClientOptions {
 	return &mcp.ClientOptions{
-		// No roots: the gateway has none of its own to offer.
-		Capabilities: &mcp.ClientCapabilities{},
+		// Roots are relayed (relayRoots), without listChanged: a client's
+		// notifications/roots/list_changed is not relayed upstream.
+		Capabilities: &mcp.ClientCapabilities{RootsV2: &mcp.RootCapabilities{}},
 		ElicitationHandler: func(ctx context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
-			return relayRequest(g, req.Session, "elicitation/create", func(ctx context.Context, ss *mcp.ServerSession) (*mcp.ElicitResult, error) {
+			return relayRequest(ctx, g, req.Session, "elicitation/create", func(ctx context.Context, ss *mcp.ServerSession) (*mcp.ElicitResult, error) {
 				return ss.Elicit(ctx, req.Params)
 			})
 		},
 		CreateMessageHandler: func(ctx context.Context, req *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
-			return relayRequest(g, req.Session, "sampling/createMessage", func(ctx context.Context, ss *mcp.ServerSession) (*mcp.CreateMessageResult, error) {
+			return relayRequest(ctx, g, req.Session, "sampling/createMessage", func(ctx context.Context, ss *mcp.ServerSession) (*mcp.CreateMessageResult, error) {
 				return ss.CreateMessage(ctx, req.Params)
 			})
 		},
@@ -122,6 +132,28 @@ func (g *Gateway) relayClientOptions() *mcp.ClientOptions {
 				return notifyone.ResourceUpdated(ctx, ss, req.Params.URI)
 			})
 		},
+	}
+}
+
+// relayRoots is the gateway's upstream client's middleware that relays
+// roots/list (go-sdk's client would answer it from its own, empty, list).
+func (g *Gateway) relayRoots(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		cs, ok := req.GetSession().(*mcp.ClientSession)
+		if method != "roots/list" || !ok {
+			return next(ctx, method, req)
+		}
+		params, _ := req.GetParams().(*mcp.ListRootsParams)
+		res, err := relayRequest(ctx, g, cs, method, func(ctx context.Context, ss *mcp.ServerSession) (*mcp.ListRootsResult, error) {
+			if p := ss.InitializeParams(); p == nil || p.Capabilities == nil || p.Capabilities.RootsV2 == nil {
+				return nil, &jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound, Message: "the client does not support roots"}
+			}
+			return ss.ListRoots(ctx, params)
+		})
+		if err != nil {
+			return nil, err // not a typed nil result
+		}
+		return res, nil
 	}
 }
 
@@ -209,7 +241,7 @@ func (g *Gateway) relayTargetsOf(s *upstreamSession, broadcastable bool) []relay
 // relayRequest asks a server-to-client request of the owning downstream
 // session's client and returns its answer to the upstream. Under
 // broadcast-notifications every target is asked and the first answer wins.
-func relayRequest[R any](g *Gateway, cs *mcp.ClientSession, method string, ask func(context.Context, *mcp.ServerSession) (R, error)) (R, error) {
+func relayRequest[R any](ctx context.Context, g *Gateway, cs *mcp.ClientSession, method string, ask func(context.Context, *mcp.ServerSession) (R, error)) (R, error) {
 	var zero R
 	s, targets := g.relayTargets(cs, true)
 	defer func() {
@@ -228,6 +260,13 @@ func relayRequest[R any](g *Gateway, cs *mcp.ClientSession, method string, ask f
 	for _, t := range targets {
 		go func() {
 			res, err := ask(t.ctx, t.d.server)
+			if err != nil && g.policy.holdUndeliverable() {
+				// The bug: wait for a way to deliver that never comes.
+				select {
+				case <-t.ctx.Done():
+				case <-ctx.Done():
+				}
+			}
 			answers <- answer{res, err}
 		}()
 	}

@@ -119,18 +119,24 @@ func eventEnd(b []byte) (int, int) {
 	return -1, 0
 }
 
-// relayedNotification returns the method and params of an event carrying
-// a notification of streamRelayed.
-func relayedNotification(event []byte) (string, json.RawMessage, bool) {
-	if !bytes.Contains(event, []byte("notifications/")) {
-		return "", nil, false
-	}
+// eventData is the data of an event, its data lines joined.
+func eventData(event []byte) []byte {
 	var data []byte
 	for line := range bytes.SplitSeq(event, []byte("\n")) {
 		if d, ok := bytes.CutPrefix(bytes.TrimRight(line, "\r"), []byte("data:")); ok {
 			data = append(data, bytes.TrimSpace(d)...)
 		}
 	}
+	return data
+}
+
+// relayedNotification returns the method and params of an event carrying
+// a notification of streamRelayed.
+func relayedNotification(event []byte) (string, json.RawMessage, bool) {
+	if !bytes.Contains(event, []byte("notifications/")) {
+		return "", nil, false
+	}
+	data := eventData(event)
 	var msg struct {
 		ID     json.RawMessage `json:"id"`
 		Method string          `json:"method"`

@@ -6,8 +6,10 @@
 package counter
 
 import (
+	"crypto/rand"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -17,6 +19,11 @@ import (
 type Options struct {
 	// Logger receives the fake's logs; nil discards them.
 	Logger *slog.Logger
+	// Name names this instance (the upstream id it is known by) in its
+	// resource template, counter://<name>/{name}, so that two fakes behind
+	// one gateway expose different templates: a gateway may refuse two
+	// servers sharing one (docker/mcp-gateway does). Empty: a random name.
+	Name string
 }
 
 // Hooks are the points where a fake built on the counter (the wedge) changes
@@ -42,6 +49,7 @@ type Server struct {
 	handler       http.Handler
 	st            state
 	rte           routingState // the routing tools' part of /stats (rte_tools.go)
+	template      string       // its resources' URI template (ResourceTemplate)
 
 	done      chan struct{} // closed when Close starts: releases every wedge
 	closeOnce sync.Once
@@ -65,6 +73,8 @@ func NewWithHooks(opts Options, hooks Hooks) *Server {
 		hooks: hooks,
 		done:  make(chan struct{}),
 		st:    newState(),
+		// One template for both eras' servers of this instance.
+		template: ResourceTemplate(opts.Name),
 	}
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "counter", Version: "v1"}, &mcp.ServerOptions{Logger: log, SetCacheable: privateToolList})
 	s.mcp.AddReceivingMiddleware(s.observe)
@@ -83,6 +93,25 @@ func NewWithHooks(opts Options, hooks Hooks) *Server {
 	})
 	s.handler = s.routes()
 	return s
+}
+
+// ResourceTemplate is the URI template of the resources of the instance
+// named name: counter://<name>/{name}, the name reduced to what a URI host
+// may hold (lower-case letters, digits, '-'); an empty one is random.
+func ResourceTemplate(name string) string {
+	host := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		}
+		return '-'
+	}, name)
+	if host == "" {
+		host = "i" + strings.ToLower(rand.Text()[:10])
+	}
+	return "counter://" + host + "/{name}"
 }
 
 // Handler serves /mcp, GET /stats and POST /control/drop-sessions.

@@ -256,3 +256,26 @@ func TestNullArgumentsAreNoArguments(t *testing.T) {
 		t.Fatalf("increment with null arguments: %v %+v", err, res)
 	}
 }
+
+// Two fakes behind one gateway must not expose the same resource template.
+func TestEachInstanceHasItsOwnResourceTemplate(t *testing.T) {
+	noLeaks(t)
+	ctx := testCtx(t)
+	templates := func(f *counter.Server) string {
+		ts := httptest.NewServer(f.Handler())
+		defer func() { f.Close(); ts.Close() }()
+		cs := connect(ctx, t, ts.URL, conn{noSSE: true})
+		defer cs.Close()
+		res, err := cs.ListResourceTemplates(ctx, nil)
+		if err != nil || len(res.ResourceTemplates) != 1 {
+			t.Fatalf("templates %+v, %v", res, err)
+		}
+		return res.ResourceTemplates[0].URITemplate
+	}
+	if got := templates(counter.New(counter.Options{Name: "Up_1"})); got != "counter://up-1/{name}" {
+		t.Errorf("named instance: %s", got)
+	}
+	if a, b := templates(counter.New(counter.Options{})), templates(counter.New(counter.Options{})); a == b {
+		t.Errorf("two unnamed instances share %s", a)
+	}
+}

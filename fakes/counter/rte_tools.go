@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,7 +27,8 @@ import (
 
 // Bounds of the routing tools: nothing the fake does waits forever.
 const (
-	// clientRequestTimeout bounds an elicitation or sampling request.
+	// clientRequestTimeout bounds a request to the client (elicitation,
+	// sampling, roots/list).
 	clientRequestTimeout = 30 * time.Second
 	// waitLimit bounds a "wait" nobody cancels.
 	waitLimit = 2 * time.Minute
@@ -38,7 +40,7 @@ const (
 type RoutingResult struct {
 	Nonce  string `json:"nonce"`
 	Action string `json:"action,omitempty"` // ask: accept, decline, cancel
-	Answer string `json:"answer,omitempty"` // ask, sample: what the client answered
+	Answer string `json:"answer,omitempty"` // ask, sample, roots: what the client answered (roots: the URIs, space separated)
 	Steps  int    `json:"steps,omitempty"`  // slow: progress notifications sent
 	Tag    string `json:"tag,omitempty"`    // wait
 }
@@ -136,59 +138,84 @@ func bounded[T any](list []T, v T) []T {
 	return append(list, v)
 }
 
-// addRoutingTools registers ask, sample, slow, wait and notify on srv.
+// askClient sends the caller's client a request (ask, given the session's
+// nonce, returns the client's action and answer) under
+// clientRequestTimeout, records it on /stats ("pending" from the moment it
+// is sent, so that a request nobody answers shows as one) and makes the
+// tool's result of it: a failed request fails the tool.
+func (s *Server) askClient(ctx context.Context, req *mcp.CallToolRequest, method string, ask func(ctx context.Context, nonce string) (action, answer string, err error)) (*mcp.CallToolResult, RoutingResult, error) {
+	id := req.Session.ID()
+	nonce := s.rte.nonce(id)
+	ctx, cancel := context.WithTimeout(ctx, clientRequestTimeout)
+	defer cancel()
+	sent := time.Now()
+	pending := fakes.ClientRequestRecord{Method: method, Outcome: "pending", Sent: sent}
+	s.rte.with(id, func(r *fakes.RoutingStats) { r.Requests = bounded(r.Requests, pending) })
+	action, answer, err := ask(ctx, nonce)
+	rec := fakes.ClientRequestRecord{Method: method, Outcome: "answered", Action: action, Answer: answer, Sent: sent, Ended: time.Now()}
+	if err != nil {
+		rec = fakes.ClientRequestRecord{Method: method, Outcome: "error", Error: err.Error(), Sent: sent, Ended: rec.Ended}
+	}
+	s.rte.with(id, func(r *fakes.RoutingStats) {
+		for i := len(r.Requests) - 1; i >= 0; i-- {
+			if r.Requests[i] == pending {
+				r.Requests[i] = rec
+				return
+			}
+		}
+		r.Requests = bounded(r.Requests, rec) // its pending record was dropped
+	})
+	out := RoutingResult{Nonce: nonce, Action: action, Answer: answer}
+	if err != nil {
+		return nil, out, fmt.Errorf("%s failed: %w", method, err)
+	}
+	return nil, out, nil
+}
+
+// addRoutingTools registers ask, sample, roots, slow, wait and notify on srv.
 func (s *Server) addRoutingTools(srv *mcp.Server) {
 	srv.AddSendingMiddleware(notifyone.Middleware)
 	mcp.AddTool(srv, &mcp.Tool{Name: "ask", Description: "Elicit an answer from the user; the message carries this session's nonce."},
 		func(ctx context.Context, req *mcp.CallToolRequest, _ noArgs) (*mcp.CallToolResult, RoutingResult, error) {
-			id, nonce := req.Session.ID(), s.rte.nonce(req.Session.ID())
-			ctx, cancel := context.WithTimeout(ctx, clientRequestTimeout)
-			defer cancel()
-			sent := time.Now()
-			res, err := req.Session.Elicit(ctx, &mcp.ElicitParams{Message: "nonce " + nonce, RequestedSchema: askSchema})
-			rec := fakes.ClientRequestRecord{Method: "elicitation/create", Sent: sent, Ended: time.Now()}
-			out := RoutingResult{Nonce: nonce}
-			if err == nil {
-				rec.Outcome, rec.Action = "answered", res.Action
-				if a, ok := res.Content["answer"].(string); ok {
-					rec.Answer = a
+			return s.askClient(ctx, req, "elicitation/create", func(ctx context.Context, nonce string) (string, string, error) {
+				res, err := req.Session.Elicit(ctx, &mcp.ElicitParams{Message: "nonce " + nonce, RequestedSchema: askSchema})
+				if err != nil {
+					return "", "", err
 				}
-				out.Action, out.Answer = rec.Action, rec.Answer
-			} else {
-				rec.Outcome, rec.Error = "error", err.Error()
-			}
-			s.rte.with(id, func(r *fakes.RoutingStats) { r.Requests = bounded(r.Requests, rec) })
-			if err != nil {
-				return nil, out, fmt.Errorf("elicitation failed: %w", err)
-			}
-			return nil, out, nil
+				a, _ := res.Content["answer"].(string)
+				return res.Action, a, nil
+			})
 		})
 	mcp.AddTool(srv, &mcp.Tool{Name: "sample", Description: "Ask the client's model for a message; the prompt carries this session's nonce."},
 		func(ctx context.Context, req *mcp.CallToolRequest, _ noArgs) (*mcp.CallToolResult, RoutingResult, error) {
-			id, nonce := req.Session.ID(), s.rte.nonce(req.Session.ID())
-			ctx, cancel := context.WithTimeout(ctx, clientRequestTimeout)
-			defer cancel()
-			sent := time.Now()
-			res, err := req.Session.CreateMessage(ctx, &mcp.CreateMessageParams{
-				Messages:  []*mcp.SamplingMessage{{Role: "user", Content: &mcp.TextContent{Text: "nonce " + nonce}}},
-				MaxTokens: 16,
-			})
-			rec := fakes.ClientRequestRecord{Method: "sampling/createMessage", Sent: sent, Ended: time.Now()}
-			out := RoutingResult{Nonce: nonce}
-			if err == nil {
-				rec.Outcome = "answered"
-				if t, ok := res.Content.(*mcp.TextContent); ok {
-					rec.Answer = t.Text
+			return s.askClient(ctx, req, "sampling/createMessage", func(ctx context.Context, nonce string) (string, string, error) {
+				res, err := req.Session.CreateMessage(ctx, &mcp.CreateMessageParams{
+					Messages:  []*mcp.SamplingMessage{{Role: "user", Content: &mcp.TextContent{Text: "nonce " + nonce}}},
+					MaxTokens: 16,
+				})
+				if err != nil {
+					return "", "", err
 				}
-				out.Answer = rec.Answer
-			} else {
-				rec.Outcome, rec.Error = "error", err.Error()
-			}
-			s.rte.with(id, func(r *fakes.RoutingStats) { r.Requests = bounded(r.Requests, rec) })
-			if err != nil {
-				return nil, out, fmt.Errorf("sampling failed: %w", err)
-			}
-			return nil, out, nil
+				t, _ := res.Content.(*mcp.TextContent)
+				if t == nil {
+					return "", "", nil
+				}
+				return "", t.Text, nil
+			})
+		})
+	mcp.AddTool(srv, &mcp.Tool{Name: "roots", Description: "Ask the client for its roots (roots/list); the answer is their URIs, space separated."},
+		func(ctx context.Context, req *mcp.CallToolRequest, _ noArgs) (*mcp.CallToolResult, RoutingResult, error) {
+			return s.askClient(ctx, req, "roots/list", func(ctx context.Context, _ string) (string, string, error) {
+				res, err := req.Session.ListRoots(ctx, &mcp.ListRootsParams{})
+				if err != nil {
+					return "", "", err
+				}
+				uris := make([]string, 0, len(res.Roots))
+				for _, r := range res.Roots {
+					uris = append(uris, r.URI)
+				}
+				return "", strings.Join(uris, " "), nil
+			})
 		})
 	mcp.AddTool(srv, &mcp.Tool{Name: "slow", Description: "Report progress {steps} times (when the call has a progressToken), then return.", InputSchema: slowSchema},
 		func(ctx context.Context, req *mcp.CallToolRequest, in slowArgs) (*mcp.CallToolResult, RoutingResult, error) {

@@ -238,3 +238,27 @@ func TestAskWithoutElicitationCapabilityFailsFast(t *testing.T) {
 		t.Errorf("requests %+v", r.Requests)
 	}
 }
+
+func TestRootsRecordsTheClientsAnswer(t *testing.T) {
+	noLeaks(t)
+	ctx := testCtx(t)
+	_, ts := serve(t)
+	client := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
+	client.AddRoots(&mcp.Root{URI: "file:///a"}, &mcp.Root{URI: "file:///b"})
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: ts.URL + "/mcp", HTTPClient: &http.Client{Transport: tr}, MaxRetries: -1, DisableStandaloneSSE: true},
+		&mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cs.Close() })
+	res := callRouting(ctx, t, cs, &mcp.CallToolParams{Name: "roots"})
+	if res.Answer != "file:///a file:///b" {
+		t.Errorf("roots answered %q", res.Answer)
+	}
+	r := routingOf(ctx, t, ts.URL, cs.ID())
+	if len(r.Requests) != 1 || r.Requests[0].Method != "roots/list" || r.Requests[0].Outcome != "answered" || r.Requests[0].Answer != res.Answer || r.Requests[0].Ended.IsZero() {
+		t.Errorf("requests %+v", r.Requests)
+	}
+}

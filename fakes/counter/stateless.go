@@ -215,7 +215,7 @@ func (s *Server) addEraTools(srv *mcp.Server) {
 		})
 	// A resource per name, so that subscriptions/listen has something to
 	// subscribe to (go-sdk agrees to resource subscriptions only then).
-	srv.AddResourceTemplate(&mcp.ResourceTemplate{URITemplate: "counter://{name}", Name: "counter", MIMEType: "text/plain"},
+	srv.AddResourceTemplate(&mcp.ResourceTemplate{URITemplate: s.template, Name: "counter", MIMEType: "text/plain"},
 		func(_ context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
 			return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, Text: req.Params.URI}}}, nil
 		})

@@ -69,6 +69,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Modes are the operations to wedge; none makes it a plain counter.
 	Modes []Mode
+	// Name names the instance, as counter.Options.Name does.
+	Name string
 }
 
 // Server is a running wedge fake.
@@ -81,7 +83,7 @@ type Server struct {
 // and the modes.
 func New(opts Options) *Server {
 	s := &Server{modes: slices.Clone(opts.Modes)}
-	s.c = counter.NewWithHooks(counter.Options{Logger: opts.Logger}, counter.Hooks{
+	s.c = counter.NewWithHooks(counter.Options{Logger: opts.Logger, Name: opts.Name}, counter.Hooks{
 		Tools: func(c *counter.Server, srv *mcp.Server) {
 			s.addHang(c, srv)
 			addBlock(c, srv)

@@ -31,11 +31,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("counter", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:9001", "address to serve /mcp, /stats and /control on")
+	name := fs.String("name", "", "the upstream id it is known by: names its resource template counter://<name>/{name} (default random)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	err := counter.ListenAndServe(ctx, log, *listen, counter.New(counter.Options{Logger: log}))
+	err := counter.ListenAndServe(ctx, log, *listen, counter.New(counter.Options{Logger: log, Name: *name}))
 	if err != nil {
 		log.Error("counter failed", "err", err)
 	}

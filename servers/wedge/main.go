@@ -34,6 +34,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:9002", "address to serve /mcp, /stats and /control on")
 	wedges := fs.String("wedge", "", fmt.Sprintf("comma separated operations to wedge: %v", wedge.Modes))
+	name := fs.String("name", "", "the upstream id it is known by: names its resource template counter://<name>/{name} (default random)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -44,7 +45,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log.Info("wedging", "modes", modes)
-	err = counter.ListenAndServe(ctx, log, *listen, wedge.New(wedge.Options{Logger: log, Modes: modes}))
+	err = counter.ListenAndServe(ctx, log, *listen, wedge.New(wedge.Options{Logger: log, Modes: modes, Name: *name}))
 	if err != nil {
 		log.Error("wedge failed", "err", err)
 	}

@@ -88,6 +88,7 @@ func TestKnownBugMapping(t *testing.T) {
 		"unmapped-ids":            {"RTE-5"},
 		"drop-cancel":             {"RTE-6"},
 		"shared-listen":           {"VER-9"},
+		"hold-undeliverable":      {"RTE-3"},
 	}
 	for bug, ids := range want {
 		if got := c.ExpectedFailures(bug); !slices.Equal(got, ids) {

@@ -30,6 +30,9 @@ type Options struct {
 	// Client sets the go-sdk client's handlers (elicitation, sampling,
 	// progress, notifications) and capabilities; nil for none.
 	Client *mcp.ClientOptions
+	// Roots are what the client answers roots/list with (go-sdk declares
+	// the roots capability unless Client.Capabilities leaves it out).
+	Roots []*mcp.Root
 }
 
 // Session is an initialized go-sdk client session with a gateway endpoint.
@@ -59,6 +62,9 @@ func Connect(ctx context.Context, endpoint string, opts Options) (*Session, erro
 		DisableStandaloneSSE: opts.NoStandaloneSSE,
 	}
 	c := mcp.NewClient(&mcp.Implementation{Name: "mcpconf", Version: "v1"}, opts.Client)
+	if len(opts.Roots) > 0 {
+		c.AddRoots(opts.Roots...)
+	}
 	sopts := &mcp.ClientSessionOptions{ProtocolVersion: cmpOr(opts.ProtocolVersion, DefaultProtocolVersion)}
 	if opts.SDKDefault {
 		sopts = nil

@@ -187,7 +187,30 @@ func answerBody(id json.RawMessage, answer string) []byte {
 	return b
 }
 
-// answered lists the answers the upstream's elicitations got.
+// outcomes lists how the requests to the client of the fake's live
+// sessions ended ("pending", "answered", "error"), from its /stats.
+func outcomes(ctx context.Context, g Gomega, up *fixture.Fake) []string {
+	st, err := up.FetchStats(ctx)
+	g.Expect(err).NotTo(HaveOccurred())
+	var out []string
+	for _, l := range st.Live {
+		if l.Routing != nil {
+			for _, q := range l.Routing.Requests {
+				out = append(out, q.Outcome)
+			}
+		}
+	}
+	return out
+}
+
+// rootsAnswer is a client's answer to roots/list request id: one root,
+// named text (the fake answers its URI).
+func rootsAnswer(id json.RawMessage, text string) []byte {
+	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "result": map[string]any{"roots": []map[string]any{{"uri": text}}}})
+	return b
+}
+
+// answered lists the answers the upstream's requests to the client got.
 func answered(st *fakes.Stats) []string {
 	var out []string
 	for _, list := range [][]fakes.SessionStats{st.Live, st.Ended} {
@@ -237,6 +260,22 @@ func belowInfo(line string) bool {
 		return false
 	}
 	return rec.Level == "DEBUG"
+}
+
+// callAll calls tool in every session at once, each call bounded by
+// callBound, and returns each session's error.
+func callAll(ctx context.Context, sessions []*client.Session, tool string) []error {
+	errs := make([]error, len(sessions))
+	var wg sync.WaitGroup
+	for i, s := range sessions {
+		wg.Go(func() {
+			cctx, cancel := context.WithTimeout(ctx, callBound)
+			defer cancel()
+			_, errs[i] = call(cctx, s, tool, nil)
+		})
+	}
+	wg.Wait()
+	return errs
 }
 
 // nonceOf learns each session's upstream nonce, one session at a time, so

@@ -7,8 +7,10 @@ package routing
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +23,7 @@ import (
 	"github.com/mcpgw/conformance/suites/fixture"
 	"github.com/mcpgw/conformance/suites/steps"
 	"github.com/mcpgw/conformance/suites/targetconf"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // crowd is how many sessions a crossing spec runs at once, all with the
@@ -53,16 +56,7 @@ var _ = conformance.Describe("RTE", func() {
 			}
 			nonces := nonceOf(ctx, sessions, r.Tool("counter", "slow"))
 			for _, tool := range []string{"ask", "sample"} {
-				errs := make([]error, crowd)
-				var wg sync.WaitGroup
-				for i := range crowd {
-					wg.Go(func() {
-						cctx, cancel := context.WithTimeout(ctx, callBound)
-						defer cancel()
-						_, errs[i] = call(cctx, sessions[i], r.Tool("counter", tool), nil)
-					})
-				}
-				wg.Wait()
+				errs := callAll(ctx, sessions, r.Tool("counter", tool))
 				st := up.Stats(ctx)
 				for i := range crowd {
 					Expect(errs[i]).NotTo(HaveOccurred(), "session %d: %s", i, tool)
@@ -80,6 +74,37 @@ var _ = conformance.Describe("RTE", func() {
 					seens[i].asked = nil
 					seens[i].mu.Unlock()
 				}
+			}
+		})
+	})
+
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("RTE-1", fmt.Sprintf("%d sessions answering roots/list at once each answer only their own upstream session", crowd), func(ctx SpecContext) {
+			fixture.RequireSessionIDs() // a server-to-client request needs the session
+			fixture.RequireMessages(targetconf.MessageRoots)
+			up := fixture.Counter("counter")
+			tokens, token := steps.Identities(crowd)
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), Tokens: tokens})
+			// roots/list carries nothing of the upstream session's: each
+			// client answers with a root of its own, and the upstream
+			// sessions' records say whose answer each got.
+			run := strings.ToLower(rand.Text()[:8])
+			root := func(i int) string { return fmt.Sprintf("file:///mcpconf/%s/session-%d", run, i) }
+			sessions := make([]*client.Session, crowd)
+			for i := range crowd {
+				sessions[i] = gw.Connect(ctx, r.Path("counter"), client.Options{Token: token(i), Roots: []*mcp.Root{{URI: root(i), Name: "mcpconf"}}})
+			}
+			nonces := nonceOf(ctx, sessions, r.Tool("counter", "slow"))
+			errs := callAll(ctx, sessions, r.Tool("counter", "roots"))
+			st := up.Stats(ctx)
+			for i := range crowd {
+				Expect(errs[i]).NotTo(HaveOccurred(), "session %d: roots", i)
+				rs := upstreamRouting(Default, st, nonces[i])
+				conformance.Evidencef(fmt.Sprintf("roots: session %d", i), "nonce %s, its root %s, its upstream session's requests %+v", nonces[i], root(i), rs.Requests)
+				Expect(rs.Requests).NotTo(BeEmpty(), "upstream truth: session %d's upstream session sent no roots/list", i)
+				last := rs.Requests[len(rs.Requests)-1]
+				Expect(last.Method).To(Equal("roots/list"))
+				Expect(last.Answer).To(Equal(root(i)), "upstream truth: session %d's upstream session got another client's roots", i)
 			}
 		})
 	})
@@ -147,19 +172,55 @@ var _ = conformance.Describe("RTE", func() {
 			conformance.Evidencef("ask from a client without elicitation", "%v after %s", err, took.Round(time.Millisecond))
 			Expect(cctx.Err()).NotTo(HaveOccurred(), "the call got no answer within %s", undeliverableBound)
 			Expect(err).To(HaveOccurred(), "the call succeeded though its elicitation could not be delivered")
-			Eventually(ctx, func(g Gomega) {
-				st, err := up.FetchStats(ctx)
-				g.Expect(err).NotTo(HaveOccurred())
-				var outcomes []string
-				for _, l := range st.Live {
-					if l.Routing != nil {
-						for _, q := range l.Routing.Requests {
-							outcomes = append(outcomes, q.Outcome)
-						}
-					}
+			Eventually(ctx, func(g Gomega) []string { return outcomes(ctx, g, up) }).WithTimeout(undeliverableBound).
+				Should(Equal([]string{"error"}), "upstream truth: its elicitation should have ended in an error")
+		})
+	})
+
+	fixture.ForEachRoute(func(r fixture.Route) {
+		r.It("RTE-3", "a call whose client offers no stream (its POST accepts only JSON, no GET stream) is answered within 10 s and its elicitation fails", func(ctx SpecContext) {
+			fixture.RequireSessionIDs() // a server-to-client request needs the session
+			fixture.RequireMessages(targetconf.MessageElicitation)
+			up := fixture.Counter("counter")
+			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
+			path := r.Path("counter")
+			raw := gw.Raw("")
+			raw.Capabilities = map[string]any{"elicitation": map[string]any{}}
+			hs, err := raw.Initialize(ctx, path)
+			Expect(err).NotTo(HaveOccurred())
+			// The client can take the elicitation, but only the one JSON
+			// answer to its POST, and it opens no GET stream: there is no
+			// stream to send it on.
+			raw.Timeout = undeliverableBound
+			h := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}, client.HeaderSession: {hs.SessionID}}
+			if raw.ProtocolVersion != "" {
+				h.Set(client.HeaderProtocol, raw.ProtocolVersion)
+			}
+			start := time.Now()
+			res, err := raw.Do(ctx, http.MethodPost, path, h, raw.Request("tools/call", map[string]any{"name": r.Tool("counter", "ask"), "arguments": map[string]any{}}))
+			took := time.Since(start)
+			Expect(err).NotTo(HaveOccurred(), "the call got no answer within %s (after %s)", undeliverableBound, took.Round(time.Millisecond))
+			conformance.Evidencef("ask, POST accepting only application/json", "%d %s after %s: %s", res.Status, res.Header.Get("Content-Type"), took.Round(time.Millisecond), client.Clip(res.Body, 300))
+			if res.Status/100 == 2 {
+				// Served: the answer must say the elicitation failed.
+				msg, err := res.Message()
+				Expect(err).NotTo(HaveOccurred(), "a 2xx answer to a POST that accepts only JSON must be one JSON-RPC response")
+				var tool struct {
+					IsError bool `json:"isError"`
 				}
-				g.Expect(outcomes).To(Equal([]string{"error"}), "upstream truth: its elicitation should have ended in an error")
-			}).WithTimeout(undeliverableBound).Should(Succeed())
+				if msg.Error == nil {
+					Expect(json.Unmarshal(msg.Result, &tool)).To(Succeed())
+				}
+				Expect(msg.Error != nil || tool.IsError).To(BeTrue(), "the call succeeded though its elicitation had no stream to travel on: %s", client.Clip(res.Body, 300))
+			} else {
+				// Refused at the door (the transport wants both types
+				// accepted): a clear 4xx, and nothing may hang upstream.
+				Expect(res.Status/100).To(Equal(4), "the call was answered %d", res.Status)
+			}
+			upstream := func(g Gomega) []string { return outcomes(ctx, g, up) }
+			Consistently(ctx, upstream).WithTimeout(quiet).ShouldNot(ContainElement("answered"), "upstream truth: its elicitation was answered, though no stream could carry it")
+			Eventually(ctx, upstream).WithTimeout(undeliverableBound).ShouldNot(ContainElement("pending"), "upstream truth: its elicitation is still waiting %s after the call", undeliverableBound)
+			conformance.Evidencef("upstream truth", "its elicitations ended %q", upstream(Default))
 		})
 	})
 
@@ -390,39 +451,48 @@ var _ = conformance.Describe("RTE", func() {
 	// call stream are forwarded to the owner, and what the upstream sends
 	// on that stream must come back through the non-owner (XPD-7's
 	// forwarded stream, now carrying messages).
-	fixture.ForEachRoute(func(r fixture.Route) {
-		r.It("RTE-2", "an elicitation asked and answered through a non-owner replica completes the owner's upstream request", func(ctx SpecContext) {
-			fixture.RequireSessionIDs() // a server-to-client request, or a later message about a request, needs the session
-			fixture.RequireMessages(targetconf.MessageElicitation)
-			up := fixture.Counter("counter")
-			gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
-			path := r.Path("counter")
-			owner := gw.RawAt(0, "")
-			owner.Capabilities = map[string]any{"elicitation": map[string]any{}}
-			hs, err := owner.Initialize(ctx, path)
-			Expect(err).NotTo(HaveOccurred())
-			via := gw.RawAt(1, "")
-			via.ProtocolVersion = owner.ProtocolVersion
-			stream, err := via.OpenPost(ctx, path, hs.SessionID, via.Request("tools/call", map[string]any{"name": r.Tool("counter", "ask"), "arguments": map[string]any{}}), callBound)
-			Expect(err).NotTo(HaveOccurred(), "tools/call through %s", gw.Replica(1).ID())
-			DeferCleanup(stream.Close)
-			var req client.Message
-			Eventually(ctx, func(g Gomega) {
-				g.Expect(findMethod(stream.Messages(), "elicitation/create", &req)).To(BeTrue(), "the call stream through %s carries no elicitation/create: %s", gw.Replica(1).ID(), client.Clip(stream.Received(), 400))
-			}).WithTimeout(callBound).Should(Succeed())
-			res, err := via.Post(ctx, path, hs.SessionID, answerBody(req.ID, "through-"+gw.Replica(1).ID()))
-			Expect(err).NotTo(HaveOccurred())
-			conformance.Evidencef("answer through "+gw.Replica(1).ID(), "id %s: %d", req.ID, res.Status)
-			var final *client.Message
-			Eventually(ctx, func(g Gomega) {
-				final = findResponse(stream.Messages())
-				g.Expect(final).NotTo(BeNil())
-			}).WithTimeout(callBound).Should(Succeed())
-			Expect(final.Error).To(BeNil())
-			Expect(answered(up.Stats(ctx))).To(Equal([]string{"through-" + gw.Replica(1).ID()}), "upstream truth: the answers its elicitation got")
-			steps.RecordOwnership(ctx, gw, "after the call")
-		}, fixture.MultiReplica())
-	})
+	for _, k := range []struct {
+		what, kind, tool, method string
+		capability               string
+		answer                   func(id json.RawMessage, text string) []byte
+	}{
+		{"an elicitation", targetconf.MessageElicitation, "ask", "elicitation/create", "elicitation", answerBody},
+		{"a roots/list", targetconf.MessageRoots, "roots", "roots/list", "roots", rootsAnswer},
+	} {
+		fixture.ForEachRoute(func(r fixture.Route) {
+			r.It("RTE-2", k.what+" asked and answered through a non-owner replica completes the owner's upstream request", func(ctx SpecContext) {
+				fixture.RequireSessionIDs() // a server-to-client request, or a later message about a request, needs the session
+				fixture.RequireMessages(k.kind)
+				up := fixture.Counter("counter")
+				gw := fixture.StartCluster(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up)})
+				path := r.Path("counter")
+				owner := gw.RawAt(0, "")
+				owner.Capabilities = map[string]any{k.capability: map[string]any{}}
+				hs, err := owner.Initialize(ctx, path)
+				Expect(err).NotTo(HaveOccurred())
+				via := gw.RawAt(1, "")
+				via.ProtocolVersion = owner.ProtocolVersion
+				stream, err := via.OpenPost(ctx, path, hs.SessionID, via.Request("tools/call", map[string]any{"name": r.Tool("counter", k.tool), "arguments": map[string]any{}}), callBound)
+				Expect(err).NotTo(HaveOccurred(), "tools/call through %s", gw.Replica(1).ID())
+				DeferCleanup(stream.Close)
+				var req client.Message
+				Eventually(ctx, func(g Gomega) {
+					g.Expect(findMethod(stream.Messages(), k.method, &req)).To(BeTrue(), "the call stream through %s carries no %s: %s", gw.Replica(1).ID(), k.method, client.Clip(stream.Received(), 400))
+				}).WithTimeout(callBound).Should(Succeed())
+				res, err := via.Post(ctx, path, hs.SessionID, k.answer(req.ID, "through-"+gw.Replica(1).ID()))
+				Expect(err).NotTo(HaveOccurred())
+				conformance.Evidencef("answer through "+gw.Replica(1).ID(), "id %s: %d", req.ID, res.Status)
+				var final *client.Message
+				Eventually(ctx, func(g Gomega) {
+					final = findResponse(stream.Messages())
+					g.Expect(final).NotTo(BeNil())
+				}).WithTimeout(callBound).Should(Succeed())
+				Expect(final.Error).To(BeNil())
+				Expect(answered(up.Stats(ctx))).To(Equal([]string{"through-" + gw.Replica(1).ID()}), "upstream truth: the answers its %s got", k.method)
+				steps.RecordOwnership(ctx, gw, "after the call")
+			}, fixture.MultiReplica())
+		})
+	}
 
 	fixture.ForEachRoute(func(r fixture.Route) {
 		r.It("RTE-4", "progress of a call made through a non-owner replica arrives on that call's stream before its result", func(ctx SpecContext) {

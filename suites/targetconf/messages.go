@@ -13,13 +13,14 @@ import (
 const (
 	MessageElicitation   = "elicitation"   // elicitation/create
 	MessageSampling      = "sampling"      // sampling/createMessage
+	MessageRoots         = "roots"         // roots/list
 	MessageProgress      = "progress"      // notifications/progress
 	MessageCancellation  = "cancellation"  // notifications/cancelled
 	MessageNotifications = "notifications" // tools/list_changed, resources/updated
 )
 
 // AllMessages lists every message kind, in documentation order.
-var AllMessages = []string{MessageElicitation, MessageSampling, MessageProgress, MessageCancellation, MessageNotifications}
+var AllMessages = []string{MessageElicitation, MessageSampling, MessageRoots, MessageProgress, MessageCancellation, MessageNotifications}
 
 // Relays reports whether the target relays a kind of message.
 func (t *Target) Relays(kind string) bool {

@@ -67,6 +67,9 @@ test: EXTERNAL_PROCESS_REPORT = $(OUT)/report.json
 test: SHAPES = aggregate-only server-only stateless
 # and it is the self-test's run without a bug.
 test: SELFTEST_BASELINE = false
+# On containers, every suite once: the bug runs of selftest-containers
+# cover some (suites.mk), conformance-containers the rest.
+test: CONTAINERS_SUITES = $(foreach n,$(filter-out $(SELFTEST_CONTAINERS_SUITES),$(notdir $(SUITE_PKGS))),$(SUITE_BIN_DIR)/$(n)/$(n).test)
 test: lint unit conformance conformance-shapes selftest $(REDIS_CONFORMANCE) conformance-external $(CONTAINER_CONFORMANCE) compare soak-short
 
 # Unit tests leave out the Ginkgo conformance suites: they run in `conformance`.

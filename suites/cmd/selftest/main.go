@@ -30,6 +30,7 @@ func main() {
 	parallel := flag.Int("parallel", 1, "runs (bugs) at once")
 	bugs := flag.String("bugs", "", "comma list of bugs to check (default: every bug whose requirements have specs)")
 	baseline := flag.Bool("baseline", true, "also run without a bug and expect no failure")
+	subset := flag.Bool("subset", false, "--suites are some of the suites: judge each bug on the requirements with specs in them (the others are listed as not in these suites)")
 	suitePkgs := flag.String("suites", "",
 		"space-separated Ginkgo suite packages to run, or suite binaries already compiled (name.test, as make passes $(SUITE_BINS)); default: every suite suites/all imports")
 	flag.Parse()
@@ -88,6 +89,7 @@ func main() {
 		Procs:        *procs,
 		Parallel:     *parallel,
 		WithBaseline: *baseline,
+		Subset:       *subset,
 		Progress:     os.Stderr,
 	}
 	if *bugs != "" {

@@ -22,8 +22,10 @@ const (
 	HeaderProtocol = "MCP-Protocol-Version"
 )
 
-// DefaultProtocolVersion is the session-bearing revision Raw initializes with.
-const DefaultProtocolVersion = "2025-11-25"
+// DefaultProtocolVersion is the session-bearing revision Raw and Connect
+// initialize with: the newest, unless the run asks for another
+// (MCPCONF_REVISION; fixture.Target sets it before any spec talks).
+var DefaultProtocolVersion = "2025-11-25"
 
 // Raw is an HTTP client for exact wire checks. The zero value needs Base.
 type Raw struct {

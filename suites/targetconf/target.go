@@ -85,6 +85,10 @@ type Target struct {
 	// Eras are the downstream protocol eras it serves (state.go; default
 	// [session]).
 	Eras []string `yaml:"eras"`
+	// Revision, when set (MCPCONF_REVISION only), is the session-bearing
+	// revision every session of the run asks for instead of the newest:
+	// make conformance-revisions runs ISO, EVI and TRN once per revision.
+	Revision string `yaml:"-"`
 	// SessionIDs false: in the session era the gateway answers initialize
 	// without an Mcp-Session-Id (stateless Streamable HTTP, which the
 	// transport allows); requirements about downstream sessions are then
@@ -175,7 +179,12 @@ const (
 	EnvRedis        = "MCPCONF_REDIS"        // Redis URL instead of embedded miniredis
 	EnvStrict       = "MCPCONF_STRICT"       // 1/true: SHOULD failures fail
 	EnvEmulateBug   = "MCPCONF_EMULATE_BUG"  // --emulate-bug for the reference gateway
+	EnvRevision     = "MCPCONF_REVISION"     // session-bearing revision every session asks for
 )
+
+// SessionRevisions are the session-bearing revisions the suites speak,
+// oldest first; sessions ask for the newest unless Revision says otherwise.
+var SessionRevisions = []string{"2025-03-26", "2025-06-18", "2025-11-25"}
 
 var (
 	once   sync.Once
@@ -237,6 +246,12 @@ func Load(getenv func(string) string) (*Target, error) {
 	}
 	if v := getenv(EnvEmulateBug); v != "" {
 		t.EmulateBug = v
+	}
+	if v := getenv(EnvRevision); v != "" {
+		if !slices.Contains(SessionRevisions, v) {
+			return nil, fmt.Errorf("%s=%q: want one of the session-bearing revisions %s", EnvRevision, v, strings.Join(SessionRevisions, ", "))
+		}
+		t.Revision = v
 	}
 	if err := t.loadContainer(getenv); err != nil {
 		return nil, err

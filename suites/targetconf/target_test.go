@@ -32,15 +32,26 @@ func TestEnvironmentOverrides(t *testing.T) {
 		EnvProfiles:     "none",
 		EnvReplicas:     "3",
 		EnvRedis:        "redis://10.0.0.1:6379/0",
+		EnvRevision:     "2025-03-26",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tg.Gateway.Bin != "/opt/gw" || !tg.Strict || tg.EmulateBug != "hanging-get" || tg.Replicas != 3 || tg.Redis == "" {
+	if tg.Gateway.Bin != "/opt/gw" || !tg.Strict || tg.EmulateBug != "hanging-get" || tg.Replicas != 3 || tg.Redis == "" || tg.Revision != "2025-03-26" {
 		t.Errorf("overrides not applied: %+v", tg)
 	}
 	if !tg.Has(Auth) || !tg.Has(MultiReplica) || tg.Has(AdminAPI) || len(tg.Profiles) != 0 {
 		t.Errorf("capabilities/profiles: %v %v", tg.Capabilities, tg.Profiles)
+	}
+}
+
+// Only a session-bearing revision the suites speak can be asked for.
+func TestRevisionMustBeSessionBearing(t *testing.T) {
+	for _, v := range []string{"2026-07-28", "2024-11-05", "latest"} {
+		_, err := Load(env(map[string]string{EnvRevision: v}))
+		if err == nil || !strings.Contains(err.Error(), EnvRevision) || !strings.Contains(err.Error(), "2025-06-18") {
+			t.Errorf("%s=%s: %v, want an error naming the variable and the revisions", EnvRevision, v, err)
+		}
 	}
 }
 

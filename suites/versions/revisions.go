@@ -13,12 +13,13 @@ import (
 	"github.com/mcpgw/conformance/suites/conformance"
 	"github.com/mcpgw/conformance/suites/fixture"
 	"github.com/mcpgw/conformance/suites/steps"
+	"github.com/mcpgw/conformance/suites/targetconf"
 )
 
-// sessionRevisions are the session-bearing revisions VER-1 runs at, one
-// spec each (they may run in parallel Ginkgo processes). Every other spec
-// of the run speaks client.DefaultProtocolVersion.
-var sessionRevisions = []string{"2025-03-26", "2025-06-18", "2025-11-25"}
+// VER-1 runs at each session-bearing revision (targetconf.SessionRevisions),
+// one spec each (they may run in parallel Ginkgo processes). Every other
+// spec of the run speaks client.DefaultProtocolVersion; make
+// conformance-revisions runs the whole ISO, EVI and TRN suites at each.
 
 // replayed are the requirements VER-1 replays at each revision, in the
 // order its steps prove them: the columns of the report's revision table.
@@ -28,7 +29,7 @@ var replayed = []string{"ISO-1", "ISO-3", "EVI-1", "EVI-2", "TRN-3", "EVI-3", "T
 // marks the requirements it proves held at that revision, and the report
 // shows them as a revision x requirement table.
 var _ = conformance.Describe("VER", func() {
-	for _, rev := range sessionRevisions {
+	for _, rev := range targetconf.SessionRevisions {
 		fixture.ForEachRoute(func(r fixture.Route) {
 			r.It("VER-1", "at revision "+rev+": ISO-1, ISO-3, EVI-1, EVI-2, EVI-3, TRN-1, TRN-3 and TRN-4 hold", func(ctx SpecContext) {
 				up := fixture.Counter("counter")

@@ -30,7 +30,7 @@ export CGO_ENABLED = 0
 PROGRAMS := gateway counter wedge
 BINARIES := $(addprefix bin/,$(PROGRAMS))
 
-.PHONY: all build test unit lint fuzz bench soak soak-short clean mcpconf-image $(BINARIES) bin/mcpconf
+.PHONY: all build test test-more unit unit-race-all lint fuzz bench soak soak-short clean mcpconf-image $(BINARIES) bin/mcpconf
 
 all: build
 
@@ -54,28 +54,52 @@ mcpconf-image: bin/mcpconf
 
 include suites.mk
 
-# conformance-shapes judges the reference gateway in its other shapes (and
-# serving 2026-07-28 only) through target files only. $(REDIS_CONFORMANCE) (suites.mk): the multi-replica specs against a real
-# redis-server when one is on PATH. conformance-external proves the external
-# driver and shell hooks; $(CONTAINER_CONFORMANCE) (suites.mk) runs the suites
-# on containers when a Docker engine answers; compare merges every run into
-# out/compare.*.
+# make test is what CI runs, within 15 minutes on 2 cores from a cold
+# build cache (README "Testing" has the figures): lint, unit, the suites
+# against the reference gateway (default shape), the whole ISO, EVI and
+# TRN suites at each older revision, the other shapes through target files
+# only, the self-test (every emulated bug, exactly), the external driver
+# with shell hooks, the counter bug caught on containers when a Docker
+# engine answers ($(CONTAINER_SMOKE), suites.mk), and the comparison matrix.
+# make test-more adds what does not fit: the multi-replica specs against a
+# real redis-server, every suite on containers and four bugs there, and the
+# short soak.
+#
 # The external proof compares with the report conformance just wrote
 # rather than running the same suites a second time.
-test: EXTERNAL_PROCESS_REPORT = $(OUT)/report.json
+test test-more: EXTERNAL_PROCESS_REPORT = $(OUT)/report.json
 # conformance has judged the default shape through its target file already.
-test: SHAPES = aggregate-only server-only stateless
+test test-more: SHAPES = aggregate-only server-only stateless
 # and it is the self-test's run without a bug.
-test: SELFTEST_BASELINE = false
+test test-more: SELFTEST_BASELINE = false
+TEST_STEPS = lint unit conformance conformance-revisions conformance-shapes selftest conformance-external
+test: SELFTEST_CONTAINERS = $(CONTAINER_SMOKE_BUGS)
+test: $(TEST_STEPS) $(CONTAINER_SMOKE) compare
+
 # On containers, every suite once: the bug runs of selftest-containers
 # cover some (suites.mk), conformance-containers the rest.
-test: CONTAINERS_SUITES = $(foreach n,$(filter-out $(SELFTEST_CONTAINERS_SUITES),$(notdir $(SUITE_PKGS))),$(SUITE_BIN_DIR)/$(n)/$(n).test)
-test: lint unit conformance conformance-shapes selftest $(REDIS_CONFORMANCE) conformance-external $(CONTAINER_CONFORMANCE) compare soak-short
+test-more: CONTAINERS_SUITES = $(foreach n,$(filter-out $(SELFTEST_CONTAINERS_SUITES),$(notdir $(SUITE_PKGS))),$(SUITE_BIN_DIR)/$(n)/$(n).test)
+test-more: $(TEST_STEPS) $(REDIS_CONFORMANCE) $(CONTAINER_CONFORMANCE) compare soak-short
 
-# Unit tests leave out the Ginkgo conformance suites: they run in `conformance`.
+# Unit tests leave out the Ginkgo conformance suites (and suites/every, all
+# of them as one): they run in `conformance`.
+UNIT_PKGS = $(filter-out $(SUITE_IMPORTS) $(EVERY_IMPORT),$(shell $(GO) list ./...))
+# The packages that link the container driver (testcontainers-go and
+# Docker's client) run their tests without the race detector: compiling
+# that dependency graph with race instrumentation is three of the minutes
+# of a cold CI run. Everything else (the gateway, the fakes, the servers,
+# the reports, the suites' client) runs with it; `make unit-race-all` runs
+# every package with it.
+CONTAINER_LINKED = $(shell $(GO) list -test -f '{{.ImportPath}}|{{.ForTest}}|{{join .Deps " "}}' ./... | \
+	awk -F'|' '$$3 ~ /github.com\/testcontainers\/testcontainers-go( |$$)/ { p = ($$2 != "") ? $$2 : $$1; sub(/ \[.*/, "", p); sub(/\.test$$/, "", p); print p }' | sort -u)
+
 # The race detector needs cgo.
 unit:
-	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 5m $(filter-out $(SUITE_IMPORTS),$(shell $(GO) list ./...))
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 5m $(filter-out $(CONTAINER_LINKED),$(UNIT_PKGS))
+	$(GO) test -count=1 -timeout 5m $(filter $(CONTAINER_LINKED),$(UNIT_PKGS))
+
+unit-race-all:
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 8m $(UNIT_PKGS)
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -72,7 +72,7 @@ suite-bins:
 
 .PHONY: suite-bins conformance conformance-revisions selftest repro-counter-bug conformance-crosspod-redis crosspod-redis-missing conformance-external conformance-shapes compare
 
-# The real Redis for conformance-crosspod-redis. `make test` runs that target
+# The real Redis for conformance-crosspod-redis. `make test-more` runs that target
 # when this finds one, and says so loudly when it does not (and fails under
 # CI=true: .ci/run installs Debian's redis-server first).
 REDIS_SERVER ?= $(shell command -v redis-server 2>/dev/null)

@@ -181,6 +181,8 @@ func (g *Gateway) serveListen(w http.ResponseWriter, r *http.Request, route, ide
 		return
 	}
 	defer release()
+	g.metrics.listens.Inc()
+	defer g.metrics.listens.Dec()
 
 	ctx, end := context.WithCancel(r.Context())
 	defer end()

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -231,6 +232,9 @@ func TestListenEdges(t *testing.T) {
 	// The aggregate route's ack is the counter's: the refusing upstream is left out.
 	a := openListen(t, g.URL+"/mcp", "tok-alice", 2, "counter://a")
 	a.expectAck(t, "2", "counter://a")
+	if _, _, body := rawRequest(t, "GET", g.URL+"/metrics", nil, ""); !regexp.MustCompile(`(?m)^mcpgw_listens\{replica="[^"]*"\} 1$`).MatchString(body) {
+		t.Errorf("/metrics does not count the open listen as mcpgw_listens 1:\n%s", body)
+	}
 	over := openListen(t, g.URL+"/mcp", "tok-alice", 3, "counter://b")
 	if m, _ := over.next(t, 5*time.Second); over.Status != http.StatusTooManyRequests || m.Error == nil || m.Error.Code != codeTooManyListens {
 		t.Fatalf("a second listen past the per-identity limit: %d %+v", over.Status, m)

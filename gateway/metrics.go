@@ -31,6 +31,7 @@ type metrics struct {
 	ownershipClaims    prometheus.Counter
 	ownershipLosses    prometheus.Counter
 	redisErrors        prometheus.Counter
+	listens            prometheus.Gauge
 }
 
 func newMetrics(replica string) *metrics {
@@ -61,10 +62,12 @@ func newMetrics(replica string) *metrics {
 			Name: "mcpgw_ownership_losses_total", Help: "Claims of dead or stale owners dropped.", ConstLabels: labels}),
 		redisErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "mcpgw_redis_errors_total", Help: "Redis calls that failed.", ConstLabels: labels}),
+		listens: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mcpgw_listens", Help: "2026-07-28 subscriptions/listen streams open on this replica.", ConstLabels: labels}),
 	}
 	m.registry.MustRegister(m.downstreamSessions, m.upstreamSessions, m.upstreamCreations,
 		m.upstreamEvictions, m.upstreamRebuilds, m.closeOrphans, m.shutdownSeconds,
-		m.forwards, m.forwardFailures, m.ownershipClaims, m.ownershipLosses, m.redisErrors,
+		m.forwards, m.forwardFailures, m.ownershipClaims, m.ownershipLosses, m.redisErrors, m.listens,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

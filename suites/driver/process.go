@@ -34,7 +34,7 @@ func StartReplica(ctx context.Context, cfg ReplicaConfig) (Replica, error) {
 		cfg.ReadyTimeout = 15 * time.Second
 	}
 	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
+	for attempt := 0; attempt < 5; attempt++ {
 		r, err := startOnce(ctx, cfg)
 		if err == nil {
 			return r, nil
@@ -74,14 +74,21 @@ func startOnce(ctx context.Context, cfg ReplicaConfig) (*processReplica, error) 
 		return nil, err
 	}
 	r := &processReplica{endpoint: endpoint{id: cfg.ID, url: "http://" + addr, addr: addr}, Process: p}
-	if err := awaitReady(ctx, r, cfg.ReadyTimeout, cfg.Ready); err != nil {
-		r.Stop(2 * time.Second)
-		if strings.Contains(r.Log(), "address already in use") {
-			return nil, errAddrInUse
+	err = awaitReady(ctx, r, cfg.ReadyTimeout, cfg.Ready)
+	if err == nil {
+		// Ready by the probe; but the answer may have come from whoever
+		// bound the port first (listener.go).
+		if owns, known := ownsListener(p.Pid(), portOf(addr)); known && !owns {
+			r.Stop(2 * time.Second)
+			return nil, fmt.Errorf("%w: port %s answered, but not by replica %s", errAddrInUse, addr, cfg.ID)
 		}
-		return nil, fmt.Errorf("replica %s on %s: %w\n--- replica log ---\n%s", r.ID(), addr, err, tail(r.Log(), 4000))
+		return r, nil
 	}
-	return r, nil
+	r.Stop(2 * time.Second)
+	if strings.Contains(r.Log(), "address already in use") {
+		return nil, errAddrInUse
+	}
+	return nil, fmt.Errorf("replica %s on %s: %w\n--- replica log ---\n%s", r.ID(), addr, err, tail(r.Log(), 4000))
 }
 
 // placeFiles writes a launch's files where a process replica reads them.

@@ -67,7 +67,7 @@ EVERY_BIN = $(SUITE_BIN_DIR)/every/every.test
 
 suite-bins:
 	@rm -rf $(SUITE_BIN_DIR) && mkdir -p $(SUITE_BIN_DIR)
-	$(GO) test -c -o $(SUITE_BIN_DIR)/ $(SUITE_PKGS) ./suites/every
+	$(GO) test -c $(TEST_LDFLAGS) -o $(SUITE_BIN_DIR)/ $(SUITE_PKGS) ./suites/every
 	@for p in $(SUITE_PKGS) ./suites/every; do n=$${p##*/}; mkdir -p $(SUITE_BIN_DIR)/$$n && mv $(SUITE_BIN_DIR)/$$n.test $(SUITE_BIN_DIR)/$$n/; done
 
 .PHONY: suite-bins conformance conformance-revisions selftest repro-counter-bug conformance-crosspod-redis crosspod-redis-missing conformance-external conformance-shapes compare
@@ -160,8 +160,8 @@ conformance-external: build $(GINKGO) suite-bins
 		$(if $(EXTERNAL_PROCESS_REPORT),--process-report "$(EXTERNAL_PROCESS_REPORT)")
 
 # The suites against the reference gateway in each shape of
-# suites/targets/shapes/, one shape after another (each runs
-# CONFORMANCE_PROCS in parallel): route-scoped specs a shape lacks are not
+# suites/targets/shapes/, one shape after another (each runs suites/every,
+# all suites as one, in CONFORMANCE_PROCS parallel processes): route-scoped specs a shape lacks are not
 # applicable, everything else must pass. Each target file names bin/gateway
 # itself (gateway.bin), so no MCPCONF_GATEWAY_BIN here. Every shape runs
 # even after one fails; the target fails if any did. SHAPES_DIR names
@@ -177,7 +177,7 @@ conformance-shapes: build $(GINKGO) suite-bins
 		MCPCONF_TARGET=$(abspath $(SHAPES_DIR))/$$shape.yaml $(GINKGO) -p --procs=$(CONFORMANCE_PROCS) \
 			--timeout=10m --keep-going --succinct --silence-skips \
 			--output-dir=$$out --junit-report=junit.xml --json-report=report.json \
-			$(CONFORMANCE_FLAGS) $(SUITE_BINS) || { status=1; echo "*** shape $$shape failed" >&2; }; \
+			$(CONFORMANCE_FLAGS) $(EVERY_BIN) || { status=1; echo "*** shape $$shape failed" >&2; }; \
 		bin/report --in $$out/report.json --md $$out/summary.md --html $$out/report.html \
 			--junit $$out/junit.xml || status=1; \
 		echo "reports: $$out/summary.md $$out/report.html"; \

@@ -83,7 +83,11 @@ func TestRootsListWithoutTheCapabilityFailsAtOnce(t *testing.T) {
 func TestNoStreamCallFailsItsElicitationAtOnce(t *testing.T) {
 	for _, bug := range []Bug{BugNone, BugHoldUndeliverable} {
 		t.Run(string(bug), func(t *testing.T) {
-			gw, up := counterGateway(t, bug)
+			// Short bounds: under the bug the held call lasts until the
+			// call times out, and the test's cleanup would wait for it.
+			up, upURL := fakeUpstream(t)
+			gw := startGateway(t, Config{Upstreams: []Upstream{{ID: "counter", URL: upURL + "/mcp"}}, Bug: bug,
+				CallTimeout: 4 * time.Second, ShutdownTimeout: time.Second})
 			url := gw.URL + "/mcp"
 			caps := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{"elicitation":{}},"clientInfo":{"name":"raw","version":"0"}}}`
 			_, h, _ := rawRequest(t, http.MethodPost, url, postHeaders, caps)

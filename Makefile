@@ -3,17 +3,21 @@
 #   make build        bin/gateway, bin/counter, bin/wedge and the conformance
 #                     runner bin/mcpconf (static, CGO_ENABLED=0)
 #   make mcpconf-image  the runner as an image FROM scratch (tag mcpconf)
-#   make test         lint + unit tests (race detector) + conformance + selftest
-#                     + the multi-replica specs on a real redis-server
-#                     + the external driver end to end + the comparison matrix
-#                     + the suites and self-test on the container driver (Docker)
+#   make test         what CI runs, within 15 minutes: lint + unit tests
+#                     (race detector) + conformance + the older revisions +
+#                     the shapes + selftest + the external driver end to end
+#                     + the counter bug on containers + the comparison matrix
+#   make test-more    make test + the multi-replica specs on a real
+#                     redis-server + every suite on containers + soak-short
 #   make lint         gofmt check + go vet
 #   make unit         unit and in-process integration tests, race detector on
+#                     (off for the packages linking the container driver;
+#                     make unit-race-all: on for all)
 #   make bench        the gateway against a bare proxy hop; out/bench.{json,md,svg}
 #   make fuzz         every go fuzz target for FUZZTIME each (default 20s), in turn
 #   make soak         load and faults on 3 replicas and a real redis-server
 #                     (a few minutes); out/soak/soak.{md,json}. soak-short,
-#                     about a minute, is part of make test.
+#                     about a minute, is part of make test-more.
 #
 # The conformance targets (conformance, conformance-shapes, selftest,
 # repro-counter-bug, conformance-crosspod-redis) live in suites.mk.

@@ -16,28 +16,67 @@ import (
 // would judge a gateway it did not start. So a process replica is ready
 // only once the listening socket on its port is its own.
 
-// ownsListener reports whether process pid holds the socket listening on
-// TCP port on loopback. known is false where /proc cannot tell (not
-// Linux): the caller then trusts the probe, as before.
+// ownsListener reports whether process pid, or a process it started (a
+// gateway.bin may be a script that starts the real gateway), holds the
+// socket listening on TCP port on loopback. known is false where /proc
+// cannot tell (not Linux): the caller then trusts the probe, as before.
 func ownsListener(pid, port int) (owns, known bool) {
 	inodes, ok := listeningInodes(port)
 	if !ok {
 		return false, false
 	}
-	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	if err != nil {
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d/fd", pid)); err != nil {
 		return false, false
 	}
-	for _, fd := range fds {
-		link, err := os.Readlink(filepath.Join(fmt.Sprintf("/proc/%d/fd", pid), fd.Name()))
+	for _, p := range withDescendants(pid) {
+		dir := fmt.Sprintf("/proc/%d/fd", p)
+		fds, err := os.ReadDir(dir)
 		if err != nil {
 			continue
 		}
-		if inode, ok := strings.CutPrefix(link, "socket:["); ok && inodes[strings.TrimSuffix(inode, "]")] {
-			return true, true
+		for _, fd := range fds {
+			link, err := os.Readlink(filepath.Join(dir, fd.Name()))
+			if err != nil {
+				continue
+			}
+			if inode, ok := strings.CutPrefix(link, "socket:["); ok && inodes[strings.TrimSuffix(inode, "]")] {
+				return true, true
+			}
 		}
 	}
 	return false, true
+}
+
+// withDescendants returns pid and every process below it, from the parent
+// of each process in /proc.
+func withDescendants(pid int) []int {
+	children := map[int][]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
+		rest := string(stat)
+		if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+			rest = rest[i+1:]
+		}
+		if f := strings.Fields(rest); len(f) >= 2 {
+			if ppid, err := strconv.Atoi(f[1]); err == nil {
+				children[ppid] = append(children[ppid], p)
+			}
+		}
+	}
+	out := []int{pid}
+	for i := 0; i < len(out); i++ {
+		out = append(out, children[out[i]]...)
+	}
+	return out
 }
 
 // listeningInodes returns the inodes of the sockets in LISTEN state on

@@ -292,3 +292,18 @@ func nonceOf(ctx context.Context, sessions []*client.Session, slow string) []str
 	}
 	return out
 }
+
+// initCrowd initializes one session per identity of token on path, the
+// crowd of the crossing specs, and returns their clients and session ids.
+func initCrowd(ctx context.Context, gw *fixture.Gateway, token func(int) string, path string) ([]*client.Raw, []string) {
+	GinkgoHelper()
+	raws := make([]*client.Raw, crowd)
+	sids := make([]string, crowd)
+	for i := range crowd {
+		raws[i] = gw.Raw(token(i))
+		hs, err := raws[i].Initialize(ctx, path)
+		Expect(err).NotTo(HaveOccurred(), "initialize session %d of the crowd", i)
+		sids[i] = hs.SessionID
+	}
+	return raws, sids
+}

@@ -231,14 +231,7 @@ var _ = conformance.Describe("RTE", func() {
 			tokens, token := steps.Identities(crowd)
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), Tokens: tokens})
 			path := r.Path("counter")
-			raws := make([]*client.Raw, crowd)
-			sids := make([]string, crowd)
-			for i := range crowd {
-				raws[i] = gw.Raw(token(i))
-				hs, err := raws[i].Initialize(ctx, path)
-				Expect(err).NotTo(HaveOccurred())
-				sids[i] = hs.SessionID
-			}
+			raws, sids := initCrowd(ctx, gw, token, path)
 			const stepsN = 3
 			streams := make([]*client.Stream, crowd)
 			var wg sync.WaitGroup
@@ -294,13 +287,8 @@ var _ = conformance.Describe("RTE", func() {
 			tokens, token := steps.Identities(crowd)
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), Tokens: tokens})
 			path := r.Path("counter")
-			raws := make([]*client.Raw, crowd)
-			sids := make([]string, crowd)
+			raws, sids := initCrowd(ctx, gw, token, path)
 			for i := range crowd {
-				raws[i] = gw.Raw(token(i))
-				hs, err := raws[i].Initialize(ctx, path)
-				Expect(err).NotTo(HaveOccurred())
-				sids[i] = hs.SessionID
 				res, err := raws[i].CallTool(ctx, path, sids[i], r.Tool("counter", "increment"), map[string]any{"by": i + 1})
 				Expect(err).NotTo(HaveOccurred())
 				// Each session holding a counter of its own is isolation

@@ -71,10 +71,13 @@ type Result struct {
 	Skipped []string
 	// Elsewhere lists expected failures with no spec in a Subset run.
 	Elsewhere []string
-	Duration  time.Duration
-	Report    string
-	Log       string
-	Err       error
+	// Why says, for each unexpected failure, what its failing specs
+	// reported: a MISMATCH in a CI log must be diagnosable from the log.
+	Why      map[string][]string
+	Duration time.Duration
+	Report   string
+	Log      string
+	Err      error
 }
 
 // OK reports whether the run failed exactly the expected requirements.
@@ -107,7 +110,7 @@ func Compare(c *catalog.Catalog, bug string, m *reports.Matrix, subset bool) Res
 		case reports.Fail, reports.Warn:
 			res.Failed = append(res.Failed, id)
 			if !slices.Contains(res.Expected, id) {
-				res.Unexpected = append(res.Unexpected, id)
+				res.unexpected(row)
 			}
 		case reports.Error:
 			// Could not judge because a precondition owned by requirements
@@ -118,7 +121,7 @@ func Compare(c *catalog.Catalog, bug string, m *reports.Matrix, subset bool) Res
 				res.Withheld = append(res.Withheld, id)
 				continue
 			}
-			res.Unexpected = append(res.Unexpected, id)
+			res.unexpected(row)
 		case reports.Skip, reports.NotRun:
 			res.Skipped = append(res.Skipped, id)
 		}
@@ -129,6 +132,28 @@ func Compare(c *catalog.Catalog, bug string, m *reports.Matrix, subset bool) Res
 		}
 	}
 	return res
+}
+
+// maxWhy bounds the failure text kept per spec: the first lines say what
+// went wrong; the log has the rest.
+const maxWhy = 400
+
+func (r *Result) unexpected(row reports.Row) {
+	id := row.Requirement.ID
+	r.Unexpected = append(r.Unexpected, id)
+	for _, s := range row.Specs {
+		if s.Failure == "" {
+			continue
+		}
+		if r.Why == nil {
+			r.Why = map[string][]string{}
+		}
+		why := strings.Join(strings.Fields(s.Failure), " ")
+		if len(why) > maxWhy {
+			why = why[:maxWhy] + "..."
+		}
+		r.Why[id] = append(r.Why[id], s.Text+": "+why)
+	}
 }
 
 // Run executes every requested run, opts.Parallel at a time, and returns
@@ -255,6 +280,13 @@ func PrintTable(w io.Writer, results []Result) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.Bug, list(r.Expected), list(r.Failed), len(r.Skipped), r.Duration.Round(time.Second), verdict)
 	}
 	tw.Flush()
+	for _, r := range results {
+		for _, id := range r.Unexpected {
+			for _, why := range r.Why[id] {
+				fmt.Fprintf(w, "%s: %s also failed: %s\n", r.Bug, id, why)
+			}
+		}
+	}
 }
 
 func list(ids []string) string {

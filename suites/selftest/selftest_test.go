@@ -1,6 +1,7 @@
 package selftest
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/mcpgw/conformance/reports"
@@ -89,5 +90,27 @@ func TestCompareSubset(t *testing.T) {
 	}
 	if r := Compare(c, "shared-upstream", m, true); r.OK() || len(r.Missing) != 1 || r.Missing[0] != "ISO-2" {
 		t.Errorf("ISO-2 has specs in the run and passes: not caught, whatever the subset: %+v", r)
+	}
+}
+
+// A mismatch says, in the output itself, what each unexpected failure's
+// specs reported: a CI log may be all there is.
+func TestPrintTableSaysWhyUnexpectedFailed(t *testing.T) {
+	c := catalog.MustLoad()
+	m := matrix(c, map[string]reports.Status{"VER-1": reports.Fail, "ISO-1": reports.Fail, "ISO-2": reports.Fail, "ISO-3": reports.Fail})
+	for i := range m.Rows {
+		if m.Rows[i].Requirement.ID == "ISO-3" {
+			m.Rows[i].Specs = []reports.Spec{{Text: "ISO-3 ten calls", Failure: "the upstream saw 2 initializes\n\tfor one session " + strings.Repeat("x", 1000)}}
+		}
+	}
+	r := Compare(c, "shared-upstream", m, false)
+	var out strings.Builder
+	PrintTable(&out, []Result{r})
+	got := out.String()
+	if !strings.Contains(got, "shared-upstream: ISO-3 also failed: ISO-3 ten calls: the upstream saw 2 initializes for one session x") {
+		t.Errorf("the output should carry ISO-3's failure on one line:\n%s", got)
+	}
+	if strings.Contains(got, strings.Repeat("x", maxWhy)) {
+		t.Errorf("a failure's text should be clipped to %d characters:\n%s", maxWhy, got)
 	}
 }

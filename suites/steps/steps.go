@@ -172,7 +172,7 @@ func EventuallyEnded(ctx context.Context, up *fixture.Fake, ids []string, within
 		}
 	}).WithTimeout(within).WithPolling(50*time.Millisecond).Should(Succeed(),
 		"upstream %s should observe its sessions %v end within %s", up.ID, ids, within)
-	st, _ := up.FetchStats(ctx)
+	st := up.Stats(ctx)
 	var how []string
 	for _, id := range ids {
 		if s, ok := st.Session(id); ok {

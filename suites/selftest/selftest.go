@@ -51,6 +51,12 @@ type Options struct {
 	// (Result.Elsewhere) instead of counted as not caught. Everything that
 	// ran is still judged exactly.
 	Subset bool
+	// RerunUnexpected re-runs, once, the specs of requirements that failed
+	// without being expected, in a run that caught its bug everywhere it
+	// should. Those that pass the second time are listed as Flaky, shown
+	// in the table, and no longer fail the run: a spec that fails only
+	// sometimes is the suite's problem to fix, not a bug it caught.
+	RerunUnexpected bool
 	// Progress receives one line per run as it finishes.
 	Progress io.Writer
 }
@@ -71,6 +77,10 @@ type Result struct {
 	Skipped []string
 	// Elsewhere lists expected failures with no spec in a Subset run.
 	Elsewhere []string
+	// Flaky lists requirements that failed unexpectedly and then passed
+	// when their specs were run again (Options.RerunUnexpected); Why still
+	// says how they failed the first time.
+	Flaky []string
 	// Why says, for each unexpected failure, what its failing specs
 	// reported: a MISMATCH in a CI log must be diagnosable from the log.
 	Why      map[string][]string
@@ -184,6 +194,8 @@ func Run(ctx context.Context, c *catalog.Catalog, opts Options) []Result {
 				verdict := "ok"
 				if !r.OK() {
 					verdict = "MISMATCH"
+				} else if len(r.Flaky) > 0 {
+					verdict = "ok, FLAKY " + strings.Join(r.Flaky, ",")
 				}
 				progress.Lock()
 				fmt.Fprintf(opts.Progress, "selftest: %-20s %s in %s\n", bug, verdict, r.Duration.Round(time.Second))
@@ -203,11 +215,55 @@ func runOne(ctx context.Context, c *catalog.Catalog, opts Options, bug string) R
 		name = "baseline"
 	}
 	dir := filepath.Join(opts.OutDir, name)
+	m, logPath, err := runGinkgo(ctx, c, opts, bug, dir)
+	if err != nil {
+		return Result{Bug: bug, Err: err, Log: logPath, Duration: time.Since(start)}
+	}
+	res := Compare(c, bug, m, opts.Subset)
+	if bug != Baseline && len(res.Expected) == 0 {
+		res.Err = fmt.Errorf("none of the requirements %s breaks has a spec in these suites", bug)
+	}
+	for _, s := range m.Suites {
+		for _, f := range s.Failures {
+			res.Err = fmt.Errorf("suite %s failed outside its specs: %s", s.Description, f)
+		}
+	}
+	res.Report, res.Log = filepath.Join(dir, "report.json"), logPath
+	if opts.RerunUnexpected && res.Err == nil && len(res.Missing) == 0 && len(res.Unexpected) > 0 {
+		res.rerun(ctx, c, opts, filepath.Join(dir, "rerun"))
+	}
+	res.Duration = time.Since(start)
+	return res
+}
+
+// rerun runs the specs of r's unexpected failures once more; those whose
+// requirement passes this time move from Unexpected to Flaky.
+func (r *Result) rerun(ctx context.Context, c *catalog.Catalog, opts Options, dir string) {
+	m, _, err := runGinkgo(ctx, c, opts, r.Bug, dir, "--label-filter="+strings.Join(r.Unexpected, " || "))
+	if err != nil {
+		return // the first run's verdict stands
+	}
+	passed := map[string]bool{}
+	for _, row := range m.Rows {
+		passed[row.Requirement.ID] = row.Status == reports.Pass && len(row.Specs) > 0
+	}
+	r.Unexpected = slices.DeleteFunc(r.Unexpected, func(id string) bool {
+		if passed[id] {
+			r.Flaky = append(r.Flaky, id)
+			return true
+		}
+		return false
+	})
+}
+
+// runGinkgo runs the suites once with bug emulated (none for Baseline) and
+// returns the report's matrix and the run's log.
+func runGinkgo(ctx context.Context, c *catalog.Catalog, opts Options, bug, dir string, extra ...string) (*reports.Matrix, string, error) {
 	if err := os.RemoveAll(dir); err != nil {
-		return Result{Bug: bug, Err: err}
+		return nil, "", err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return Result{Bug: bug, Err: err}
+		return nil, "", err
 	}
 	report := filepath.Join(dir, "report.json")
 	logPath := filepath.Join(dir, "ginkgo.log")
@@ -215,7 +271,7 @@ func runOne(ctx context.Context, c *catalog.Catalog, opts Options, bug string) R
 		fmt.Sprintf("--procs=%d", max(1, opts.Procs)), "--timeout=10m", "--keep-going", "--no-color", "--succinct",
 		"--output-dir=" + dir, "--json-report=report.json",
 	}
-	args = append(args, opts.Suites...)
+	args = append(append(args, extra...), opts.Suites...)
 	cmd := exec.CommandContext(ctx, opts.Ginkgo, args...)
 	cmd.Env = append(os.Environ(),
 		targetconf.EnvGatewayBin+"="+opts.GatewayBin,
@@ -227,27 +283,16 @@ func runOne(ctx context.Context, c *catalog.Catalog, opts Options, bug string) R
 	}
 	logFile, err := os.Create(logPath)
 	if err != nil {
-		return Result{Bug: bug, Err: err}
+		return nil, "", err
 	}
 	defer logFile.Close()
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	runErr := cmd.Run() // failing specs are the point: judge from the report
 	runs, err := reports.Load(report)
 	if err != nil {
-		return Result{Bug: bug, Err: fmt.Errorf("no report from the run (%v): %w; see %s", runErr, err, logPath), Log: logPath, Duration: time.Since(start)}
+		return nil, logPath, fmt.Errorf("no report from the run (%v): %w; see %s", runErr, err, logPath)
 	}
-	m := reports.Build(c, runs)
-	res := Compare(c, bug, m, opts.Subset)
-	if bug != Baseline && len(res.Expected) == 0 {
-		res.Err = fmt.Errorf("none of the requirements %s breaks has a spec in these suites", bug)
-	}
-	for _, s := range m.Suites {
-		for _, f := range s.Failures {
-			res.Err = fmt.Errorf("suite %s failed outside its specs: %s", s.Description, f)
-		}
-	}
-	res.Duration, res.Report, res.Log = time.Since(start), report, logPath
-	return res
+	return reports.Build(c, runs), logPath, nil
 }
 
 // PrintTable writes one line per run: the bug, what the catalogue expects,
@@ -277,6 +322,9 @@ func PrintTable(w io.Writer, results []Result) {
 		if len(r.Elsewhere) > 0 {
 			verdict += " (not in these suites: " + strings.Join(r.Elsewhere, ",") + ")"
 		}
+		if len(r.Flaky) > 0 {
+			verdict += " (FLAKY, failed once and passed when re-run: " + strings.Join(r.Flaky, ",") + ")"
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.Bug, list(r.Expected), list(r.Failed), len(r.Skipped), r.Duration.Round(time.Second), verdict)
 	}
 	tw.Flush()
@@ -284,6 +332,11 @@ func PrintTable(w io.Writer, results []Result) {
 		for _, id := range r.Unexpected {
 			for _, why := range r.Why[id] {
 				fmt.Fprintf(w, "%s: %s also failed: %s\n", r.Bug, id, why)
+			}
+		}
+		for _, id := range r.Flaky {
+			for _, why := range r.Why[id] {
+				fmt.Fprintf(w, "%s: %s failed once (passed when re-run): %s\n", r.Bug, id, why)
 			}
 		}
 	}

@@ -1,8 +1,15 @@
 package selftest
 
 import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/mcpgw/conformance/reports"
 	"github.com/mcpgw/conformance/suites/catalog"
@@ -112,5 +119,85 @@ func TestPrintTableSaysWhyUnexpectedFailed(t *testing.T) {
 	}
 	if strings.Contains(got, strings.Repeat("x", maxWhy)) {
 		t.Errorf("a failure's text should be clipped to %d characters:\n%s", maxWhy, got)
+	}
+}
+
+// fakeGinkgo is a "ginkgo" that writes report.json into its --output-dir:
+// first as the first run reports, and as the rerun reports when called
+// with --label-filter. It records its arguments in args.txt.
+func fakeGinkgo(t *testing.T, first, rerun string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range map[string]string{"first.json": first, "rerun.json": rerun} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := `#!/bin/sh
+out= which=first
+for a in "$@"; do
+	case "$a" in
+	--output-dir=*) out=${a#--output-dir=} ;;
+	--label-filter=*) which=rerun; echo "$a" >> "` + dir + `/args.txt" ;;
+	esac
+done
+cp "` + dir + `/$which.json" "$out/report.json"
+`
+	bin := filepath.Join(dir, "ginkgo")
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// report renders a Ginkgo JSON report holding one spec per requirement id,
+// each failing when its id is in failing.
+func report(ids []string, failing ...string) string {
+	r := types.Report{SuiteDescription: "ISO"}
+	for _, id := range ids {
+		sr := types.SpecReport{LeafNodeType: types.NodeTypeIt, LeafNodeText: id + " spec", LeafNodeLabels: []string{id}, State: types.SpecStatePassed}
+		if slices.Contains(failing, id) {
+			sr.State, sr.Failure = types.SpecStateFailed, types.Failure{Message: id + " went wrong"}
+		}
+		r.SpecReports = append(r.SpecReports, sr)
+	}
+	b, err := json.Marshal([]types.Report{r})
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// An unexpected failure that passes when re-run is reported flaky and
+// does not fail the run; one that fails again is still a mismatch, and an
+// expected failure is never re-run away.
+func TestRerunUnexpected(t *testing.T) {
+	c := catalog.MustLoad()
+	ids := []string{"ISO-1", "ISO-2", "ISO-3", "ISO-4"}
+	run := func(first, rerun string) Result {
+		t.Helper()
+		g := fakeGinkgo(t, first, rerun)
+		res := Run(context.Background(), c, Options{Ginkgo: g, Suites: []string{"x.test"}, OutDir: t.TempDir(), Bugs: []string{"shared-upstream"}, Subset: true, RerunUnexpected: true})
+		if len(res) != 1 {
+			t.Fatalf("%d results", len(res))
+		}
+		return res[0]
+	}
+	flaky := run(report(ids, "ISO-1", "ISO-2", "ISO-3", "ISO-4"), report([]string{"ISO-3", "ISO-4"}, "ISO-4"))
+	if flaky.OK() || !slices.Equal(flaky.Flaky, []string{"ISO-3"}) || !slices.Equal(flaky.Unexpected, []string{"ISO-4"}) {
+		t.Errorf("ISO-3 passing on the re-run is flaky; ISO-4 failing again is still unexpected: %+v", flaky)
+	}
+	healed := run(report(ids, "ISO-1", "ISO-2", "ISO-3"), report([]string{"ISO-3"}))
+	if !healed.OK() || !slices.Equal(healed.Flaky, []string{"ISO-3"}) {
+		t.Errorf("a run whose only unexpected failure passed on the re-run is ok, and says it was flaky: %+v", healed)
+	}
+	var out strings.Builder
+	PrintTable(&out, []Result{healed})
+	if !strings.Contains(out.String(), "FLAKY, failed once and passed when re-run: ISO-3") || !strings.Contains(out.String(), "ISO-3 failed once (passed when re-run): ISO-3 spec: ISO-3 went wrong") {
+		t.Errorf("the table should name the flaky requirement and how it failed:\n%s", out.String())
+	}
+	missed := run(report(ids, "ISO-1", "ISO-3"), report([]string{"ISO-3"}))
+	if missed.OK() || len(missed.Flaky) != 0 || !slices.Equal(missed.Missing, []string{"ISO-2"}) {
+		t.Errorf("a run that missed its bug is not re-run: %+v", missed)
 	}
 }

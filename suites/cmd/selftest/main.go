@@ -31,6 +31,7 @@ func main() {
 	bugs := flag.String("bugs", "", "comma list of bugs to check (default: every bug whose requirements have specs)")
 	baseline := flag.Bool("baseline", true, "also run without a bug and expect no failure")
 	subset := flag.Bool("subset", false, "--suites are some of the suites: judge each bug on the requirements with specs in them (the others are listed as not in these suites)")
+	rerun := flag.Bool("rerun-unexpected", true, "re-run once the specs of requirements that failed unexpectedly in a run that caught its bug; those passing then are reported FLAKY, not as a mismatch")
 	suitePkgs := flag.String("suites", "",
 		"space-separated Ginkgo suite packages to run, or suite binaries already compiled (name.test, as make passes $(SUITE_BINS)); default: every suite suites/all imports")
 	flag.Parse()
@@ -82,15 +83,16 @@ func main() {
 		suites = append(suites, bin)
 	}
 	opts := selftest.Options{
-		Ginkgo:       abs(*ginkgo),
-		Suites:       suites,
-		GatewayBin:   abs(*gatewayBin),
-		OutDir:       abs(*out),
-		Procs:        *procs,
-		Parallel:     *parallel,
-		WithBaseline: *baseline,
-		Subset:       *subset,
-		Progress:     os.Stderr,
+		Ginkgo:          abs(*ginkgo),
+		Suites:          suites,
+		GatewayBin:      abs(*gatewayBin),
+		OutDir:          abs(*out),
+		Procs:           *procs,
+		Parallel:        *parallel,
+		WithBaseline:    *baseline,
+		Subset:          *subset,
+		Progress:        os.Stderr,
+		RerunUnexpected: *rerun,
 	}
 	if *bugs != "" {
 		opts.Bugs = strings.Split(*bugs, ",")

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -157,6 +158,22 @@ type upstreamListen struct {
 	stop     func()
 }
 
+// listenLimitKey is whose per-identity listen limit a request counts
+// against. Callers without a token are one identity to the gateway, but
+// sharing one limit among them would let one anonymous client take every
+// slot; each client address gets its own (behind a proxy that hides
+// addresses, they still share one).
+func listenLimitKey(r *http.Request, identity string) string {
+	if identity != anonymous {
+		return identity
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return anonymous + "@" + host
+}
+
 // serveListen answers a 2026-07-28 subscriptions/listen: validation of the
 // revision's headers and _meta has run.
 func (g *Gateway) serveListen(w http.ResponseWriter, r *http.Request, route, identity string, env *sessionlessEnvelope) {
@@ -174,7 +191,7 @@ func (g *Gateway) serveListen(w http.ResponseWriter, r *http.Request, route, ide
 			Message: "subscriptions/listen needs params.notifications (toolsListChanged, resourcesListChanged, promptsListChanged, resourceSubscriptions)"})
 		return
 	}
-	release, limit := g.listens.acquire(identity, g.cfg.MaxListens, g.cfg.MaxListensPerIdentity)
+	release, limit := g.listens.acquire(listenLimitKey(r, identity), g.cfg.MaxListens, g.cfg.MaxListensPerIdentity)
 	if limit != nil {
 		w.Header().Set("Retry-After", "5")
 		writeRPCErrorID(w, http.StatusTooManyRequests, env.ID, limit)

@@ -313,3 +313,21 @@ func TestListenEndsWhenItsUpstreamIsRemovedOrChanged(t *testing.T) {
 		t.Fatalf("after the upstream was removed: %+v (open %v), want the final result", m, ok)
 	}
 }
+
+// Callers without a token share an identity, not a listen limit: each
+// client address counts on its own.
+func TestListenLimitKey(t *testing.T) {
+	for _, c := range []struct{ remote, identity, want string }{
+		{"10.0.0.1:5000", "alice", "alice"},
+		{"10.0.0.1:5000", anonymous, "anonymous@10.0.0.1"},
+		{"10.0.0.2:6000", anonymous, "anonymous@10.0.0.2"},
+		{"[::1]:7000", anonymous, "anonymous@::1"},
+		{"garbage", anonymous, "anonymous@garbage"},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/mcp", nil)
+		r.RemoteAddr = c.remote
+		if got := listenLimitKey(r, c.identity); got != c.want {
+			t.Errorf("listenLimitKey(%q, %q) = %q, want %q", c.remote, c.identity, got, c.want)
+		}
+	}
+}

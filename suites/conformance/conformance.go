@@ -57,15 +57,41 @@ func It(id, text string, body func(ctx ginkgo.SpecContext), decorators ...any) b
 		panic(fmt.Sprintf("conformance.It: spec %q names %q, which is not in the requirement catalogue", text, id))
 	}
 	args := []any{ginkgo.Label(req.GinkgoLabels()...)}
-	if !slices.ContainsFunc(decorators, isSpecTimeout) {
-		args = append(args, ginkgo.SpecTimeout(DefaultSpecTimeout))
-	}
 	if plan.serial(decorators) {
 		args = append(args, ginkgo.Serial)
 	}
-	args = append(args, decorators...)
+	t, _ := targetconf.Current() // a bad target fails every spec; its timeouts do not matter
+	args = append(args, withSpecTimeout(decorators, t)...)
 	args = append(args, wrap(req, body))
 	return ginkgo.It(fmt.Sprintf("[%s] %s", id, text), args...)
+}
+
+// ContainerSpecTimeoutScale multiplies every spec's timeout on the
+// container driver. A spec timeout catches a hang; it is no bound of a
+// requirement (those are measured inside the specs). On containers a spec
+// starts and removes containers, which on a loaded machine has taken a
+// minute for one spec's four (CI, 2026-12-02: ISO-4's body passed, its
+// cleanup ran out of the spec's 60 s).
+const ContainerSpecTimeoutScale = 3
+
+// withSpecTimeout returns decorators with a SpecTimeout: the spec's own or
+// DefaultSpecTimeout, scaled for target t's driver.
+func withSpecTimeout(decorators []any, t *targetconf.Target) []any {
+	scale := time.Duration(1)
+	if t != nil && t.Driver == targetconf.DriverContainer {
+		scale = ContainerSpecTimeoutScale
+	}
+	out := make([]any, 0, len(decorators)+1)
+	if !slices.ContainsFunc(decorators, isSpecTimeout) {
+		out = append(out, ginkgo.SpecTimeout(DefaultSpecTimeout*scale))
+	}
+	for _, d := range decorators {
+		if st, ok := d.(ginkgo.SpecTimeout); ok {
+			d = ginkgo.SpecTimeout(time.Duration(st) * scale)
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 func isSpecTimeout(d any) bool {

@@ -4,8 +4,12 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
 
 	"github.com/mcpgw/conformance/suites/catalog"
+	"github.com/mcpgw/conformance/suites/targetconf"
 )
 
 func TestJudgeShould(t *testing.T) {
@@ -40,6 +44,40 @@ func TestCoverageFindsDefects(t *testing.T) {
 	for _, r := range catalog.MustLoad().Requirements {
 		if r.IsDeferred() && strings.Contains(defects, r.ID+" (") {
 			t.Errorf("deferred %s is reported as lacking a spec:\n%s", r.ID, defects)
+		}
+	}
+}
+
+// Spec timeouts catch hangs; on containers, where a spec starts and
+// removes containers, each is three times as long.
+func TestWithSpecTimeout(t *testing.T) {
+	timeout := func(ds []any) time.Duration {
+		var got []time.Duration
+		for _, d := range ds {
+			if st, ok := d.(ginkgo.SpecTimeout); ok {
+				got = append(got, time.Duration(st))
+			}
+		}
+		if len(got) != 1 {
+			t.Fatalf("want exactly one SpecTimeout in %v", ds)
+		}
+		return got[0]
+	}
+	process := &targetconf.Target{Driver: targetconf.DriverProcess}
+	container := &targetconf.Target{Driver: targetconf.DriverContainer}
+	for _, c := range []struct {
+		decorators []any
+		target     *targetconf.Target
+		want       time.Duration
+	}{
+		{nil, process, DefaultSpecTimeout},
+		{nil, nil, DefaultSpecTimeout},
+		{nil, container, ContainerSpecTimeoutScale * DefaultSpecTimeout},
+		{[]any{ginkgo.Serial, ginkgo.SpecTimeout(2 * time.Minute)}, process, 2 * time.Minute},
+		{[]any{ginkgo.Serial, ginkgo.SpecTimeout(2 * time.Minute)}, container, ContainerSpecTimeoutScale * 2 * time.Minute},
+	} {
+		if got := timeout(withSpecTimeout(c.decorators, c.target)); got != c.want {
+			t.Errorf("withSpecTimeout(%v, %v) = %s, want %s", c.decorators, c.target, got, c.want)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/mcpgw/conformance/fakes"
 	"github.com/mcpgw/conformance/suites/client"
 	"github.com/mcpgw/conformance/suites/conformance"
 	"github.com/mcpgw/conformance/suites/driver"
@@ -25,16 +26,16 @@ var _ = conformance.Describe("EVI", func() {
 			fixture.RequireSessionIDs()
 			c1, c2 := fixture.Counter("c1"), fixture.Counter("c2")
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(c1, c2)})
+			before := map[*fixture.Fake]*fakes.Stats{c1: c1.Stats(ctx), c2: c2.Stats(ctx)}
 			s := gw.Connect(ctx, r.Path("c1"), client.Options{})
-			reached := []*fixture.Fake{c1, c2}
+			reached, owner := []*fixture.Fake{c1, c2}, "ISO-4"
 			if r.PerUpstream() {
-				reached = reached[:1]
+				reached, owner = reached[:1], "ISO-3"
 			}
 			held := map[*fixture.Fake][]string{}
 			for _, up := range reached {
 				steps.IncrementTimes(ctx, s, r.Tools(up.ID), 1)
-				held[up] = steps.LiveIDs(up.Stats(ctx))
-				Expect(held[up]).To(HaveLen(1))
+				held[up] = steps.OwnUpstreamSession(ctx, up, before[up], owner)
 			}
 
 			steps.DeleteSession(ctx, gw.Raw(""), r.Path("c1"), s.ID())
@@ -110,10 +111,10 @@ var _ = conformance.Describe("EVI", func() {
 			// No standalone GET stream: on a pass-through route it is the
 			// upstream session's, which the change ends, and a stream the
 			// server closes is the client's to reopen (MaxRetries is off).
+			opened := oldUp.Stats(ctx)
 			s := gw.Connect(ctx, r.Path("counter"), client.Options{NoStandaloneSSE: true})
 			steps.IncrementTimes(ctx, s, r.Tools("counter"), 3)
-			held := steps.LiveIDs(oldUp.Stats(ctx))
-			Expect(held).To(HaveLen(1))
+			held := steps.OwnUpstreamSession(ctx, oldUp, opened, "ISO-3")
 
 			changed := oldUp.Upstream()
 			changed.URL = newUp.URL()
@@ -138,10 +139,10 @@ var _ = conformance.Describe("EVI", func() {
 			// No standalone GET stream: on a pass-through route it is the
 			// upstream session's, which the change ends, and a stream the
 			// server closes is the client's to reopen (MaxRetries is off).
+			opened := up.Stats(ctx)
 			s := gw.Connect(ctx, r.Path("counter"), client.Options{NoStandaloneSSE: true})
 			steps.IncrementTimes(ctx, s, r.Tools("counter"), 3)
-			held := steps.LiveIDs(up.Stats(ctx))
-			Expect(held).To(HaveLen(1))
+			held := steps.OwnUpstreamSession(ctx, up, opened, "ISO-3")
 
 			def.Headers = map[string]string{"X-Upstream-Key": "rev-2"}
 			putUpstream(ctx, gw, def)
@@ -174,10 +175,10 @@ var _ = conformance.Describe("EVI", func() {
 			// No standalone GET stream: on a pass-through route it is the
 			// upstream session's, which the change ends, and a stream the
 			// server closes is the client's to reopen (MaxRetries is off).
+			opened := up.Stats(ctx)
 			s := gw.Connect(ctx, r.Path("counter"), client.Options{NoStandaloneSSE: true})
 			steps.IncrementTimes(ctx, s, r.Tools("counter"), 2)
-			held := steps.LiveIDs(up.Stats(ctx))
-			Expect(held).To(HaveLen(1))
+			held := steps.OwnUpstreamSession(ctx, up.Fake, opened, "ISO-3")
 
 			// The same certificate from a new file: the TLS material changed.
 			pem, err := os.ReadFile(up.CAFile)
@@ -200,11 +201,11 @@ var _ = conformance.Describe("EVI", func() {
 			up := fixture.Counter("counter")
 			def := up.Upstream()
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: []driver.Upstream{def}})
+			opened := up.Stats(ctx)
 			s := gw.Connect(ctx, r.Path("counter"), client.Options{})
 			steps.IncrementTimes(ctx, s, r.Tools("counter"), 3)
 			before := up.Stats(ctx)
-			held := steps.LiveIDs(before)
-			Expect(held).To(HaveLen(1))
+			held := steps.OwnUpstreamSession(ctx, up, opened, "ISO-3")
 
 			def.Name, def.Description, def.Tags = "Counter (renamed)", "a cosmetic edit", []string{"cosmetic"}
 			putUpstream(ctx, gw, def)
@@ -228,6 +229,7 @@ var _ = conformance.Describe("EVI", func() {
 			// No standalone GET stream: on a pass-through route it is the
 			// upstream session's, which the removal ends, and a stream the
 			// server closes is the client's to reopen (MaxRetries is off).
+			opened := c1.Stats(ctx)
 			s := gw.Connect(ctx, r.Path("c1"), client.Options{NoStandaloneSSE: true})
 			other := s // the session reaching c2
 			if r.PerUpstream() {
@@ -235,8 +237,7 @@ var _ = conformance.Describe("EVI", func() {
 			}
 			steps.IncrementTimes(ctx, s, r.Tools("c1"), 2)
 			steps.IncrementTimes(ctx, other, r.Tools("c2"), 2)
-			held := steps.LiveIDs(c1.Stats(ctx))
-			Expect(held).To(HaveLen(1))
+			held := steps.OwnUpstreamSession(ctx, c1, opened, "ISO-3")
 
 			gw.RemoveUpstream(ctx, "c1")
 			steps.EventuallyEnded(ctx, c1, held, steps.EvictionBound)
@@ -262,10 +263,10 @@ var _ = conformance.Describe("EVI", func() {
 			const idle = 2 * time.Second
 			up := fixture.Counter("counter")
 			gw := fixture.StartGateway(ctx, fixture.GatewayOptions{Upstreams: fixture.Upstreams(up), SessionTimeout: idle})
+			opened := up.Stats(ctx)
 			s := gw.Connect(ctx, r.Path("counter"), client.Options{NoStandaloneSSE: true})
 			steps.IncrementTimes(ctx, s, r.Tools("counter"), 2)
-			held := steps.LiveIDs(up.Stats(ctx))
-			Expect(held).To(HaveLen(1))
+			held := steps.OwnUpstreamSession(ctx, up, opened, "ISO-3")
 			conformance.Evidence("session timeout", idle.String())
 
 			steps.EventuallyEnded(ctx, up, held, idle+steps.EvictionBound+time.Second)

@@ -157,6 +157,22 @@ func LiveIDs(st *fakes.Stats) []string {
 	return ids
 }
 
+// OwnUpstreamSession is the one upstream session up opened since before,
+// for a spec that must watch the session it opened end. That a downstream
+// session holds exactly one of its own is isolation, which owner (ISO-3 for
+// one upstream, ISO-4 for several) judges: when it does not, the spec ends
+// as could not judge instead of failing its own requirement. Sessions a
+// gateway opened before the spec's session (ahead of any client) are in
+// before and not counted.
+func OwnUpstreamSession(ctx context.Context, up *fixture.Fake, before *fakes.Stats, owner string) []string {
+	GinkgoHelper()
+	fresh := NewSessions(before, up.Stats(ctx))
+	conformance.Precondition(owner, func() {
+		Expect(fresh).To(HaveLen(1), "the session should have opened one upstream session of its own on %s, opened: %s", up.ID, SessionSummary(fresh))
+	})
+	return []string{fresh[0].ID}
+}
+
 // EventuallyEnded waits up to within for every id to be listed as ended by
 // the upstream, and records how each ended.
 func EventuallyEnded(ctx context.Context, up *fixture.Fake, ids []string, within time.Duration) {

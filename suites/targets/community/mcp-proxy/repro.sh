@@ -73,4 +73,10 @@ echo "live upstream sessions before (new counter): $(curl -s http://127.0.0.1:19
 echo '{}' | MCPCONF_UPSTREAM_ID=counter sh ./remove.sh
 curl -s -o /dev/null -w "POST /counter/mcp after removal: %{http_code}\n" -H "$H1" -H "$H2" $U -d '{"jsonrpc":"2.0","id":1,"method":"ping"}'
 sleep 3; echo "3 s later, live upstream sessions (new counter): $(curl -s http://127.0.0.1:19122/stats | python3 -c 'import json,sys; d=json.load(sys.stdin); print([s["id"][:8] for s in d["live"]], "ended:", [(s["id"][:8], s.get("endReason")) for s in d["ended"]])')"
+echo '## EVI-5, EVI-7: does a stopped replica close its upstream session? 10 restarts of one replica with one upstream'
+echo '{}' | MCPCONF_HOOK=add MCPCONF_UPSTREAM_ID=counter MCPCONF_UPSTREAM_URL=http://127.0.0.1:19121/mcp MCPCONF_GATEWAY_URLS="http://127.0.0.1:19221" sh ./add.sh
+n0=$(curl -s http://127.0.0.1:19121/stats | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["live"]), len(d["ended"]))')
+for i in $(seq 1 10); do sh replicas.sh restart 19221; done; sleep 3
+echo "counter (live, ended) before: ($n0); 3 s after 10 restarts: $(curl -s http://127.0.0.1:19121/stats | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["live"]), len(d["ended"]), "end reasons:", sorted(set(s.get("endReason") for s in d["ended"])))')"
+echo "replica log, restarts that logged 'Shutting down' for counter: $(grep -c '<counter> Shutting down' $MCPPROXY_STATE/19221.log)"
 sh replicas.sh stop; kill $C $C2 $WG

@@ -7,7 +7,7 @@ ip link set lo up
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../mcp-curl.sh"
 W=$(cd "$HERE/../../../.." && pwd); D=$HERE
-export UNLA_BIN=${UNLA_BIN:-/work/scratch/bin/unla-mcp-gateway} UNLA_SRC=${UNLA_SRC:-/work/scratch/unla} UNLA_STATE=/tmp/repro-unla
+export UNLA_BIN=${UNLA_BIN:-/work/scratch/unla/bin/unla-mcp-gateway} UNLA_SRC=${UNLA_SRC:-/work/scratch/unla/src} UNLA_STATE=${UNLA_STATE:-/tmp/repro-unla}
 cd $D && sh replicas.sh start || exit 1
 $W/bin/counter --listen 127.0.0.1:19131 >/dev/null 2>&1 & C=$!
 $W/bin/counter --listen 127.0.0.1:19133 >/dev/null 2>&1 & C2=$!
@@ -35,6 +35,12 @@ U2=http://127.0.0.1:19302/counter/mcp
 mcp_call $U $C3 reset >/dev/null; mcp_call $U2 $C3 reset >/dev/null
 for i in 1 2; do mcp_call $U $C3 increment >/dev/null; done; for i in 1 2 3; do mcp_call $U2 $C3 increment >/dev/null; done
 echo "get via r1: $(mcp_call $U $C3 get)"; echo "get via r2: $(mcp_call $U2 $C3 get)"
+echo '## XPD-2: session X minted on r1, two increments, DELETE through r2; then X on r1 and r2, and the upstream sessions'
+X=$(mcp_init $U); for i in 1 2; do mcp_call $U $X increment >/dev/null; done
+echo "upstream before the DELETE: $(stats 19131)"
+curl -s -o /dev/null -w "DELETE X via r2: %{http_code}\n" -X DELETE -H "Mcp-Session-Id: $X" $U2
+for u in $U $U2; do curl -s -w " -> status %{http_code}\n" -H "$H1" -H "$H2" -H "Mcp-Session-Id: $X" $u -d '{"jsonrpc":"2.0","id":3,"method":"tools/list"}' | tail -c 120; done
+sleep 3; echo "upstream 3 s after the DELETE: $(stats 19131)"
 echo '## TRN-7: tools/list with MCP-Protocol-Version: 1999-01-01'
 curl -s -o /dev/null -w "%{http_code}\n" -H "$H1" -H "$H2" -H "Mcp-Session-Id: $C3" -H 'MCP-Protocol-Version: 1999-01-01' $U -d '{"jsonrpc":"2.0","id":5,"method":"tools/list"}'
 echo '## SEC-3: {"jsonrpc":"1.0",...} in a session'

@@ -176,13 +176,7 @@ var _ = conformance.Describe("XPD", func() {
 				before := oldUp.Stats(ctx)
 				owned[i] = steps.InitializeOn(ctx, gw, r.Endpoint("counter"), i, token(i))
 				owned[i].IncrementTimes(ctx, 2)
-				fresh := steps.NewSessions(before, oldUp.Stats(ctx))
-				// ISO-3's matter: this spec needs to know each session's
-				// upstream session to watch it end.
-				conformance.Precondition("ISO-3", func() {
-					Expect(fresh).To(HaveLen(1), "the session on replica %s should open one upstream session of its own: %s", owned[i].Replica, steps.SessionSummary(fresh))
-				})
-				heldBy[fresh[0].ID] = owned[i].Replica
+				heldBy[steps.OwnUpstreamSession(ctx, oldUp, before, "ISO-3")[0]] = owned[i].Replica
 			}
 			steps.RecordOwnership(ctx, gw, "before the change")
 			initsBefore := oldUp.Stats(ctx).Initializes

@@ -284,23 +284,20 @@ func deleteLeavesOther(ctx context.Context, gw *fixture.Gateway, r fixture.Route
 	mid := up.Stats(ctx)
 	b := gw.Connect(ctx, r.Path("counter"), client.Options{Token: tokenB})
 	steps.IncrementTimes(ctx, b, r.Tools("counter"), 3)
-	bHeld := steps.NewSessions(mid, up.Stats(ctx))
 	// That B holds an upstream session of its own is isolation, which ISO-1
 	// (ISO-2 for one identity) owns: if it does not, EVI-4 cannot be judged.
 	owner := "ISO-1"
 	if tokenA != "" && tokenA == tokenB {
 		owner = "ISO-2"
 	}
-	conformance.Precondition(owner, func() {
-		Expect(bHeld).To(HaveLen(1), "B should hold one upstream session of its own")
-	})
+	bHeld := steps.OwnUpstreamSession(ctx, up, mid, owner)[0]
 	initsBefore := up.Stats(ctx).Initializes
 
 	steps.DeleteSession(ctx, gw.Raw(tokenA), r.Path("counter"), a.ID())
 	Consistently(ctx, func(g Gomega) {
 		st, err := up.FetchStats(ctx)
 		g.Expect(err).NotTo(HaveOccurred())
-		s, _ := st.Session(bHeld[0].ID)
+		s, _ := st.Session(bHeld)
 		g.Expect(s.EndReason).To(BeEmpty(), "B's upstream session ended when A was deleted")
 	}).WithTimeout(500 * time.Millisecond).WithPolling(50 * time.Millisecond).Should(Succeed())
 
@@ -309,7 +306,7 @@ func deleteLeavesOther(ctx context.Context, gw *fixture.Gateway, r fixture.Route
 	Expect(v).To(Equal(3))
 	steps.IncrementTimes(ctx, b, r.Tools("counter"), 1)
 	st := up.Stats(ctx)
-	s, _ := st.Session(bHeld[0].ID)
+	s, _ := st.Session(bHeld)
 	Expect(s.Value).To(Equal(4), "B's calls should still reach its own upstream session")
 	Expect(st.Initializes).To(Equal(initsBefore), "B's upstream session should not have been rebuilt")
 }
